@@ -1,0 +1,1 @@
+"""Shared foundation of orgreg: settings, schema, normalisation, sources, quality and the store."""

@@ -1,0 +1,74 @@
+"""The one settings object. The only module that reads environment variables.
+
+Precedence: keyword arguments > environment (``ORGREG_*``) > ``orgreg.toml`` in the state
+directory > defaults. Every field is documented in README.md (a test checks it).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
+SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("ORGREG_HOME") or Path.cwd() / ".orgreg").resolve()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORGREG_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="state directory: database, snapshots, run reports")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite file `orgreg.db` in the state directory")
+    registry: Path = Field(SAMPLE_DIR / "registry.csv", description="registry export read by `orgreg nightly` by default")
+    activities: Path = Field(SAMPLE_DIR / "activities.csv", description="activities export read by `orgreg nightly` by default")
+
+    auto_merge_threshold: float = Field(0.92, description="pair score at or above which a merge is automatic")
+    review_threshold: float = Field(0.70, description="pair score at or above which a pair is suggested for review")
+    max_block_size: int = Field(100, description="blocks larger than this are split by a finer key before pairing")
+    keep_snapshots: int = Field(5, description="published snapshot versions kept on disk (rollback needs at least 2)")
+    quarantine_max_share: float = Field(0.5, description="reject the run when more than this share of rows is quarantined")
+
+    serve_host: str = Field("127.0.0.1", description="address `orgreg serve` binds to")
+    serve_port: int = Field(8000, description="port `orgreg serve` binds to")
+    suggest_max_limit: int = Field(50, description="largest `limit` accepted by /api/suggest")
+    session_secret: str = Field("", description="secret signing login sessions; empty means one generated and kept in the state directory")
+
+    schedule_cron: str = Field("0 2 * * *", description="cron of the nightly schedule (`orgreg schedule`)")
+    schedule_timezone: str = Field("Asia/Shanghai", description="timezone of the nightly schedule")
+    dask_address: str = Field("", description="Dask scheduler address for the heavy stages; empty runs in-process")
+    task_retries: int = Field(2, description="retries of the I/O tasks of the nightly flow")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = _default_home() / "orgreg.toml"
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml.exists():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'orgreg.db'}"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.home / "snapshots"
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment and ``orgreg.toml``, with non-None ``overrides`` on top."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if "home" in given:
+        given["home"] = Path(given["home"]).resolve()
+    return Settings(**given)

@@ -1,0 +1,173 @@
+"""Chinese name normalisation, one function for matching and autocomplete alike.
+
+``normalise_name`` folds what people vary when typing the same name (width, traditional
+characters, spaces, punctuation, bracket styles, fixed abbreviations). ``split_name`` then cuts
+a normalised name into the place prefix, the distinguishing *head* and the generic *suffix*
+(科学技术协会, 学会, 有限公司 …), because the head carries the identity and the suffix little.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import opencc
+
+from core.config import REFERENCE_DIR
+from core.regions import RegionTable, default_regions, short_forms
+
+_T2S = opencc.OpenCC("t2s")
+_OPEN = "(（[【〔［｛{<《〈「『"
+_CLOSE = ")）]】〕］｝}>》〉」』"
+_BRACKETS = str.maketrans({**{c: "（" for c in _OPEN}, **{c: "）" for c in _CLOSE}})
+# Everything that is not a letter, digit, CJK ideograph, bracket or a joining mark is noise in a name.
+_NOISE = re.compile(r"[^0-9A-Za-z\u3400-\u9fff\uf900-\ufaff（）·&]+")
+_EDGE_NOISE = re.compile(r"^[·&]+|[·&]+$")
+# Remarks people add in brackets that do not change which unit is meant; anything else in brackets
+# (中国地质大学（北京）, 中国石油大学（华东）) is part of the name and is kept.
+_NOTE = re.compile(r"（(?:重复|机关|筹|筹备|新|旧|原|本级|已认证|未认证|秘书处|科普日|试用|测试|临时|停用|作废|总部|"
+                   r"[0-9]{4}年?|[A-Za-z&·.\- ]+)?）")
+_LATIN_EDGE = re.compile(r"^[A-Za-z]{2,}(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff])[A-Za-z]{2,}$")
+_OFFICE_TAIL = re.compile(r"(协会|学会|委员会|研究会|联合会|部|局)(机关|本级|秘书处)$")
+_STATE_PREFIX = re.compile(r"^中华人民共和国(?=.)")
+# Longest first: a company's 科协 is 有限公司 + 科学技术协会, and both are generic.
+GENERIC_SUFFIXES = sorted([
+    "科学技术协会", "协会", "学会", "研究会", "联合会", "促进会", "基金会",
+    "股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "集团公司", "公司", "集团",
+], key=len, reverse=True)
+_DIGITS = set("0123456789〇零一二三四五六七八九十百")
+_ORDINAL_DIGITS = re.compile(r"第([1-9][0-9]?)(?![0-9])")
+# 七中 / 三小 at the end of a name are 第七中学 / 第三小学
+_SHORT_SCHOOL = re.compile(r"(?<![第一二三四五六七八九十])([一二三四五六七八九十]{1,3})(中|小)$")
+
+
+@lru_cache(maxsize=1)
+def _abbreviations() -> tuple[re.Pattern, re.Pattern, dict[str, str]]:
+    with open(REFERENCE_DIR / "abbreviations.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    table = {r["variant"]: r["canonical"] for r in rows}
+
+    def alternation(words):
+        return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+    # University short names (北师大, 重大) are ordinary words elsewhere (重大项目, 人大常委会): they
+    # are expanded only as the whole name or right before 科协.
+    schools = [r["variant"] for r in rows if r["note"] == "高校简称"]
+    others = [r["variant"] for r in rows if r["note"] != "高校简称"]
+    return (re.compile(alternation(others)),
+            re.compile(rf"^({alternation(schools)})(?=科学技术协会|科协|$)"), table)
+
+
+def normalise_name(name: str | None) -> str:
+    """The canonical spelling of a name; idempotent.
+
+    >>> normalise_name(" 廣州市 科協（機關）、")
+    '广州市科学技术协会（机关）'
+    """
+    if not name:
+        return ""
+    s = unicodedata.normalize("NFKC", str(name))
+    s = _T2S.convert(s)
+    s = s.translate(_BRACKETS)
+    s = _NOISE.sub("", s)
+    s = _EDGE_NOISE.sub("", s)
+    s = s.replace("（）", "")
+    general, schools, table = _abbreviations()
+    s = schools.sub(lambda m: table[m.group(0)], s)
+    s = general.sub(lambda m: table[m.group(0)], s)
+    s = _ORDINAL_DIGITS.sub(lambda m: "第" + _chinese_number(int(m.group(1))), s)
+    return _SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s)
+
+
+def _chinese_number(n: int) -> str:
+    """1..99 as schools and units write them (第8中学 → 第八中学)."""
+    digits = "〇一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
+
+
+def name_key(norm: str) -> str:
+    """A normalised name without notes: bracketed remarks, acronyms, 机关/本级 tails, 中华人民共和国.
+
+    >>> name_key("中国数学会（CMS）（重复）")
+    '中国数学会'
+    """
+    prev = None
+    s = norm
+    while prev != s:
+        prev = s
+        s = _NOTE.sub("", s)
+        s = s.replace("（", "").replace("）", "") if "（" in s and "）" not in s else s
+        s = _LATIN_EDGE.sub("", s)
+        s = _OFFICE_TAIL.sub(r"\1", s)
+        s = _STATE_PREFIX.sub("", s)
+    s = s.replace("（", "").replace("）", "")
+    return _SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s)
+
+
+def split_suffix(core: str) -> tuple[str, str]:
+    """Cut generic suffixes off a name without its place prefix: ``(head, suffix)``.
+
+    >>> split_suffix("润辉水务有限公司科学技术协会")
+    ('润辉水务', '有限公司科学技术协会')
+    """
+    suffix = ""
+    for _ in range(2):
+        for g in GENERIC_SUFFIXES:
+            if core.endswith(g) and len(core) > len(g) - (1 if not suffix else 0) - 1:
+                core, suffix = core[: -len(g)], g + suffix
+                break
+        else:
+            break
+    return core, suffix
+
+
+@dataclass(frozen=True)
+class NameParts:
+    norm: str  # normalise_name
+    key: str  # name_key: the name without notes
+    head: str  # distinguishing part: no place prefix, no generic suffix
+    suffix: str  # generic suffix chain, e.g. 科学技术协会
+    region_code: str | None  # the place the name itself names, if unambiguous
+    region_level: int | None
+    region_text: str  # the place prefix as written
+    place_token: str  # short form of the last place name in the name, even an ambiguous one (东山)
+
+
+def place_token(name: str) -> str:
+    """A place name without its 省/市/县/区 suffix, so 西湖区 and 西湖 meet.
+
+    >>> place_token("西湖区"), place_token("东山")
+    ('西湖', '东山')
+    """
+    if not name:
+        return ""
+    forms = short_forms(name, 3)
+    return min(forms, key=len) if forms else name
+
+
+def split_name(name: str, hint: str | None = None, regions: RegionTable | None = None) -> NameParts:
+    """All parts of a name; ``hint`` is a declared region code that settles ambiguous places.
+
+    >>> p = split_name("廣東省廣州市科協")
+    >>> (p.key, p.head, p.suffix, p.region_code)
+    ('广东省广州市科学技术协会', '', '科学技术协会', '440100')
+    """
+    regions = regions or default_regions()
+    norm = normalise_name(name)
+    key = name_key(norm)
+    parsed = regions.parse(key, hint)
+    consumed, code, level = parsed.consumed, parsed.code, parsed.level
+    if parsed.weak and "公司" in key[consumed:]:
+        consumed, code, level = 0, None, None  # 新龙水务有限公司 is a company name, not a place in 新龙县
+    head, suffix = split_suffix(key[consumed:])
+    return NameParts(norm, key, head, suffix, code, level, key[:consumed], place_token(parsed.last))
+
+
+def has_numeral_difference(a: str, b: str) -> bool:
+    """True when two heads differ in a numeral (第一中学 / 第二中学 are different schools)."""
+    return {c for c in a if c in _DIGITS} != {c for c in b if c in _DIGITS}

@@ -1,0 +1,222 @@
+"""The GB/T 2260 division table (data/reference) and parsing of place names in free text.
+
+Parsing is a greedy longest match over the official names, their short forms (广州市/广州,
+延边朝鲜族自治州/延边州/延边) and legacy names (襄樊→襄阳), each step constrained to the
+children of what was already matched, so 北京朝阳区 and 长春市朝阳区 resolve to different codes.
+A hand-written matcher because no maintained library resolves names *against the 2025 table*
+with hints and legacy names; it is ~100 lines over a dict.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from core.config import REFERENCE_DIR
+
+_SUFFIX = re.compile(r"(特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区|自治州|自治县|自治旗|林区|地区|省|市|盟|县|区|旗)$")
+# The 55 minority names that appear inside autonomous division names.
+_ETHNIC = ("蒙古|回|藏|维吾尔|苗|彝|壮|布依|朝鲜|满|侗|瑶|白|土家|哈尼|哈萨克|傣|黎|傈僳|佤|畲|高山|拉祜|水|东乡|纳西|景颇|"
+           "柯尔克孜|土|达斡尔|仫佬|羌|布朗|撒拉|毛南|仡佬|锡伯|阿昌|普米|塔吉克|怒|乌孜别克|俄罗斯|鄂温克|德昂|保安|"
+           "裕固|京|塔塔尔|独龙|鄂伦春|赫哲|门巴|珞巴|基诺")
+# 伊犁哈萨克自治州 and 博尔塔拉蒙古自治州 drop the 族 of multi-character names; 隆林各族自治县 says 各族.
+_ETHNIC_TAIL = re.compile(rf"(?:(?:{_ETHNIC}|各)族|(?:{'|'.join(e for e in _ETHNIC.split('|') if len(e) > 1)}))+$")
+_SEPARATORS = set(" /\\-—_|,，、·.")
+_PROPER_NAME_HEADS = ("大学", "学院", "师范", "理工", "医科", "工业大学")
+
+
+@dataclass(frozen=True)
+class Division:
+    code: str
+    name: str
+    level: int  # 1 province, 2 prefecture, 3 county
+    parent_code: str
+
+
+@dataclass(frozen=True)
+class ParsedRegion:
+    code: str | None  # the deepest division resolved unambiguously, None when nothing or ambiguous
+    level: int | None
+    consumed: int  # characters of the text that were place names (and separators between them)
+    last: str = ""  # the last place name seen, even an ambiguous one (东山, 西湖区)
+    weak: bool = False  # one bare short county name, confirmed by nothing else
+
+
+def short_forms(name: str, level: int) -> set[str]:
+    """Short names people type for a division.
+
+    >>> sorted(short_forms("延边朝鲜族自治州", 2))
+    ['延边', '延边州']
+    """
+    forms = set()
+    m = _SUFFIX.search(name)
+    if m:
+        stem = _ETHNIC_TAIL.sub("", name[: m.start()])
+        stem = stem if len(stem) >= 2 else name[: m.start()]  # 内蒙古 keeps its 蒙古
+        if len(stem) >= 2:
+            forms.add(stem)
+            if m.group(1) == "自治州":
+                forms.add(stem + "州")
+            if m.group(1) == "自治县" and level == 3:
+                forms.add(stem + "县")
+    forms.discard(name)
+    return forms
+
+
+class RegionTable:
+    """Divisions by code, with containment tests and a parser for place names in text."""
+
+    def __init__(self, divisions: list[Division], legacy: list[tuple[str, str, str]] = ()):
+        self.by_code = {d.code: d for d in divisions}
+        self.legacy = {old_code: new_code for _, old_code, new_code in legacy if new_code in self.by_code}
+        self._full: dict[str, set[str]] = {}
+        self._short: dict[str, set[str]] = {}
+        for d in divisions:
+            self._full.setdefault(d.name, set()).add(d.code)
+            for s in short_forms(d.name, d.level):
+                self._short.setdefault(s, set()).add(d.code)
+        for old_name, _, new_code in legacy:
+            if new_code in self.by_code:
+                self._full.setdefault(old_name, set()).add(new_code)
+                for s in short_forms(old_name, self.by_code[new_code].level):
+                    self._short.setdefault(s, set()).add(new_code)
+        self._maxlen = max(map(len, list(self._full) + list(self._short)))
+
+    # ----------------------------------------------------------------- codes
+    def resolve(self, code: str | None) -> str | None:
+        """A valid current code for ``code``, else None.
+
+        Legacy codes map to their successor; a well-formed code missing from the table (功能区 such
+        as 苏州工业园区 320576, or a newer county) falls back to its prefecture, then its province.
+
+        >>> default_regions().resolve("320576")
+        '320500'
+        """
+        if not code:
+            return None
+        if code in self.by_code:
+            return code
+        if code in self.legacy:
+            return self.legacy[code]
+        if len(code) == 6 and code.isdigit():
+            for parent in (code[:4] + "00", code[:2] + "0000"):
+                if parent in self.by_code:
+                    return parent
+        return None
+
+    def is_exact(self, code: str) -> bool:
+        return code in self.by_code or code in self.legacy
+
+    def level(self, code: str) -> int:
+        return self.by_code[code].level
+
+    def parent(self, code: str) -> str | None:
+        return self.by_code[code].parent_code or None
+
+    def path(self, code: str) -> list[str]:
+        """Codes from the province down to ``code``."""
+        out = []
+        while code:
+            out.append(code)
+            code = self.by_code[code].parent_code
+        return out[::-1]
+
+    def province(self, code: str | None) -> str | None:
+        return self.path(code)[0] if code in self.by_code else None
+
+    def prefecture(self, code: str | None) -> str | None:
+        if code not in self.by_code:
+            return None
+        p = self.path(code)
+        return p[1] if len(p) > 1 and self.by_code[p[1]].level == 2 else None
+
+    def contains(self, ancestor: str, code: str) -> bool:
+        """True when ``code`` is ``ancestor`` or lies under it."""
+        return code in self.by_code and ancestor in self.path(code)
+
+    def compatible(self, a: str | None, b: str | None) -> bool:
+        """True when one of the two divisions contains the other (or either is unknown)."""
+        if not a or not b:
+            return True
+        return self.contains(a, b) or self.contains(b, a)
+
+    def path_names(self, code: str | None) -> str:
+        return "".join(self.by_code[c].name for c in self.path(code)) if code in self.by_code else ""
+
+    # ----------------------------------------------------------------- parsing
+    def _candidates(self, text: str, pos: int) -> tuple[int, set[str], bool]:
+        for length in range(min(self._maxlen, len(text) - pos), 1, -1):
+            piece = text[pos:pos + length]
+            if piece in self._full:
+                return length, self._full[piece], False
+            if piece in self._short:
+                return length, self._short[piece], True
+        return 0, set(), False
+
+    def parse(self, text: str, hint: str | None = None) -> ParsedRegion:
+        """Place names at the start of ``text``; ``hint`` (a declared code) settles ambiguous ones.
+
+        >>> t = default_regions()
+        >>> t.parse("北京市朝阳区科学技术协会").code, t.parse("长春市朝阳区科协").code
+        ('110105', '220104')
+        """
+        hint = self.resolve(hint)
+        pos, consumed, current, last, tokens, short_first = 0, 0, None, "", 0, False
+        while pos < len(text):
+            while pos < len(text) and text[pos] in _SEPARATORS:
+                pos += 1
+            length, cands, short = self._candidates(text, pos)
+            if not length:
+                break
+            last = text[pos:pos + length]
+            if current:
+                cands = {c for c in cands if c != current and any(self.contains(k, c) for k in current)}
+            elif short and hint:
+                cands = {c for c in cands if self.compatible(c, hint)} or (cands if len(cands) == 1 else set())
+            elif len(cands) > 1 and hint:
+                cands = {c for c in cands if self.compatible(c, hint)} or cands
+            if hint in cands:
+                cands = {hint}
+            elif short and len(cands) > 1:
+                # 长沙 is first the city, then 长沙县: a bare short name means the higher level
+                top = min(self.by_code[c].level for c in cands)
+                cands = {c for c in cands if self.by_code[c].level == top}
+            if short and text.startswith(_PROPER_NAME_HEADS, pos + length):
+                break  # 中山大学 is in Guangzhou, 吉林大学 in Changchun: the place is part of the proper name
+            if not cands:
+                break
+            if current is None and short and self.by_code[next(iter(cands))].level == 3 and len(cands) > 1:
+                break  # a bare short county name shared by several counties says nothing
+            short_first = short_first or (current is None and short and hint not in cands
+                                          and all(self.by_code[c].level == 3 for c in cands))
+            tokens += 1
+            current = cands
+            pos += length
+            consumed = pos
+            if all(self.by_code[c].level == 3 for c in cands):
+                break
+        if not current:
+            return ParsedRegion(None, None, 0, last)
+        if len(current) > 1 and hint:
+            current = {c for c in current if self.compatible(c, hint)} or current
+        weak = short_first and tokens == 1
+        if len(current) == 1:
+            code = next(iter(current))
+            return ParsedRegion(code, self.by_code[code].level, consumed, last, weak)
+        return ParsedRegion(None, None, consumed, last, weak)
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@lru_cache(maxsize=1)
+def default_regions() -> RegionTable:
+    """The bundled 2025-12-31 table with legacy names (loaded once per process)."""
+    divisions = [Division(r["code"], r["name"], int(r["level"]), r["parent_code"])
+                 for r in _read_csv(REFERENCE_DIR / "divisions.csv")]
+    legacy = [(r["old_name"], r["old_code"], r["new_code"]) for r in _read_csv(REFERENCE_DIR / "legacy_divisions.csv")]
+    return RegionTable(divisions, legacy)

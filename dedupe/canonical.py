@@ -1,0 +1,50 @@
+"""Choose each cluster's surviving record and map every source id to it."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+COMPLETENESS_COLUMNS = ["category", "region_code", "region", "parent_id"]
+
+
+def choose_survivors(records: pd.DataFrame, roots: np.ndarray, activity_counts: pd.Series | None = None,
+                     previous_canonical: set[str] | None = None) -> pd.Series:
+    """The surviving rid of each record's cluster.
+
+    Rules, in order: certified first; then the id that was canonical in the last snapshot (so ids
+    stay stable run to run); then the one most activities point at; then the most complete; then the
+    oldest; then the smallest id, so the choice never depends on row order.
+    """
+    f = pd.DataFrame({"rid": np.arange(len(records)), "root": roots, "org_id": records["org_id"].to_numpy()})
+    f["certified"] = records["certified"].to_numpy().astype(bool)
+    f["was_canonical"] = f["org_id"].isin(previous_canonical or set())
+    counts = activity_counts if activity_counts is not None else pd.Series(dtype="int64")
+    f["activities"] = f["org_id"].map(counts).fillna(0).astype("int64")
+    f["complete"] = sum((records[c].astype(str) != "").to_numpy().astype(int) for c in COMPLETENESS_COLUMNS)
+    created = pd.to_datetime(records["created_at"], errors="coerce")
+    f["created"] = created.fillna(pd.Timestamp.max).to_numpy()
+    order = f.sort_values(["root", "certified", "was_canonical", "activities", "complete", "created", "org_id"],
+                          ascending=[True, False, False, False, False, True, True])
+    survivor_of_root = order.drop_duplicates("root").set_index("root")["rid"]
+    return pd.Series(survivor_of_root.reindex(roots).to_numpy(), index=f["rid"])
+
+
+def how_merged(n_records: int, edges: pd.DataFrame, survivor: pd.Series) -> np.ndarray:
+    """``same`` for survivors, ``auto`` where automatic edges alone reach the survivor, else ``reviewed``."""
+    parent = np.arange(n_records)
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges.loc[edges["how"] == "auto", ["rid_l", "rid_r"]].itertuples(index=False):
+        ra, rb = find(int(a)), find(int(b))
+        if ra != rb:
+            parent[ra] = rb
+    surv = survivor.to_numpy()
+    out = np.where(np.arange(n_records) == surv, "same", "reviewed").astype(object)
+    auto = np.array([find(i) == find(int(surv[i])) for i in range(n_records)])
+    out[(out == "reviewed") & auto] = "auto"
+    return out

@@ -1,0 +1,102 @@
+"""Clusters from merge edges, without chaining A to C through B when A and C are distinct.
+
+Edges are joined strongest first (union-find); an edge whose two clusters contain a pair known to
+be distinct (scored as a conflict, or rejected by a person) is not joined but sent to review.
+People's decisions come first: ``match`` pairs are joined before any score, ``distinct`` pairs are
+never joined and never suggested.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+class _Clusters:
+    def __init__(self, n: int):
+        self.parent = np.arange(n)
+        self.members: dict[int, set[int]] = {}
+
+    def find(self, x: int) -> int:
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def group(self, root: int) -> set[int]:
+        return self.members.get(root, {root})
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        if len(self.group(ra)) < len(self.group(rb)):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.members[ra] = self.group(ra) | self.group(rb)
+        self.members.pop(rb, None)
+
+
+def _conflicts(a: set[int], b: set[int], cannot: dict[int, set[int]]) -> bool:
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    return any(cannot.get(x, set()) & large for x in small)
+
+
+def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, review_threshold: float,
+                  must_link: pd.DataFrame | None = None, cannot_link: pd.DataFrame | None = None
+                  ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """Cluster records ``0..n-1``.
+
+    ``scored`` has ``rid_l, rid_r, score``; ``must_link``/``cannot_link`` have ``rid_l, rid_r``.
+    Returns ``(cluster_of, merge_edges, suggestions)``: the cluster root of every record, the edges
+    that were joined (with ``how`` = auto/reviewed), and the pairs left for a person (one per pair of
+    clusters, the strongest).
+
+    >>> s = pd.DataFrame({"rid_l": [0, 1, 0], "rid_r": [1, 2, 2], "score": [0.99, 0.97, 0.0]})
+    >>> roots, edges, review = cluster_pairs(3, s, 0.9, 0.7)
+    >>> len(set(roots.tolist())), len(edges), len(review)   # 0-1 joined; 1-2 would chain 0 to 2
+    (2, 1, 1)
+    """
+    cannot: dict[int, set[int]] = {}
+    hard = scored[scored["score"] <= 0.0][["rid_l", "rid_r"]]
+    frames = [hard] + ([cannot_link[["rid_l", "rid_r"]]] if cannot_link is not None and len(cannot_link) else [])
+    for a, b in pd.concat(frames).itertuples(index=False):
+        cannot.setdefault(int(a), set()).add(int(b))
+        cannot.setdefault(int(b), set()).add(int(a))
+    rejected = {(min(a, b), max(a, b)) for a, b in cannot_link[["rid_l", "rid_r"]].itertuples(index=False)} \
+        if cannot_link is not None and len(cannot_link) else set()
+
+    clusters = _Clusters(n_records)
+    joined = []
+    if must_link is not None and len(must_link):
+        for a, b in must_link[["rid_l", "rid_r"]].itertuples(index=False):
+            clusters.union(int(a), int(b))
+            joined.append((int(a), int(b), 1.0, "reviewed"))
+    candidates = scored[scored["score"] >= review_threshold].sort_values(
+        ["score", "rid_l", "rid_r"], ascending=[False, True, True])
+    review = []
+    for a, b, score in candidates[["rid_l", "rid_r", "score"]].itertuples(index=False):
+        a, b = int(a), int(b)
+        if (min(a, b), max(a, b)) in rejected:
+            continue
+        ra, rb = clusters.find(a), clusters.find(b)
+        if ra == rb:
+            continue
+        if score >= auto_threshold and not _conflicts(clusters.group(ra), clusters.group(rb), cannot):
+            clusters.union(a, b)
+            joined.append((a, b, float(score), "auto"))
+        else:
+            review.append((a, b, float(score)))
+    roots = np.array([clusters.find(i) for i in range(n_records)])
+    edges = pd.DataFrame(joined, columns=["rid_l", "rid_r", "score", "how"])
+    sugg = pd.DataFrame(review, columns=["rid_l", "rid_r", "score"])
+    if len(sugg):
+        # later joins may have put both ends in one cluster; keep one suggestion per pair of clusters
+        sugg["root_l"], sugg["root_r"] = roots[sugg["rid_l"]], roots[sugg["rid_r"]]
+        sugg = sugg[sugg["root_l"] != sugg["root_r"]]
+        lo = np.minimum(sugg["root_l"], sugg["root_r"])
+        hi = np.maximum(sugg["root_l"], sugg["root_r"])
+        sugg = sugg.assign(lo=lo, hi=hi).sort_values("score", ascending=False).drop_duplicates(["lo", "hi"])
+        sugg = sugg[["rid_l", "rid_r", "score"]].reset_index(drop=True)
+    return roots, edges, sugg

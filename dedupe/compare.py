@@ -1,0 +1,134 @@
+"""Score candidate pairs: the distinguishing head of the name, checked against the places.
+
+The score is a product of factors in [0, 1], so one piece of clear counter-evidence (two different
+counties, 第一/第二, a 科协 of a province against one of a city) sinks the pair whatever the
+names share, and generic parts (科学技术协会, 有限公司) never lift it on their own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from rapidfuzz.distance import Levenshtein
+
+from core.normalise import has_numeral_difference
+
+SAME, NESTED, UNKNOWN, CONFLICT = "same", "nested", "unknown", "conflict"
+
+
+@dataclass(frozen=True)
+class Place:
+    code: str
+    level: int
+    prefecture: str
+    province: str
+
+
+def place_relation(a: Place, b: Place) -> str:
+    """How two places relate: same, nested (one contains the other), unknown, or conflict.
+
+    >>> place_relation(Place("440100", 2, "440100", "440000"), Place("440111", 3, "440100", "440000"))
+    'nested'
+    >>> place_relation(Place("110105", 3, "", "110000"), Place("220104", 3, "220100", "220000"))
+    'conflict'
+    """
+    if not a.code or not b.code:
+        return UNKNOWN
+    if a.code == b.code:
+        return SAME
+    for x, y in ((a, b), (b, a)):
+        if (x.level == 1 and y.province == x.code) or (x.level == 2 and y.prefecture == x.code):
+            return NESTED
+    return CONFLICT
+
+
+def generic_heads(records: pd.DataFrame) -> set[str]:
+    """Heads found in places that exclude each other (two provinces, or two prefectures of one).
+
+    A head seen in one place only (a company, a named society) identifies its unit; one seen in
+    several (科技馆, 第一中学, 博丰电力工程 in 湖南 and 广东) needs the place to agree as well.
+    """
+    known = records[records["province_best"] != ""]
+    provinces = known.groupby("name_head")["province_best"].nunique()
+    pref = known[known["prefecture_best"] != ""]
+    prefectures = pref.groupby(["name_head", "province_best"])["prefecture_best"].nunique()
+    many = set(provinces[provinces >= 2].index)
+    many |= set(prefectures[prefectures >= 2].index.get_level_values(0))
+    return many | {""}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    score: float
+    head_similarity: float
+    name_place: str
+    place: str
+    category: str
+    note: str  # the deciding rule, in Chinese
+
+
+def compare_records(l: dict, r: dict, generic_head: bool) -> Verdict:
+    """Score one pair of prepared records (dicts of the record columns)."""
+    hl, hr = l["name_head"], r["name_head"]
+    name_rel = place_relation(*(Place(x["name_region_code"], x["name_region_level"], x["name_prefecture"],
+                                      x["name_province"]) for x in (l, r)))
+    best_rel = place_relation(*(Place(x["region_best"], x["region_level"], x["prefecture_best"],
+                                      x["province_best"]) for x in (l, r)))
+    cat = "same" if l["category"] == r["category"] else ("unknown" if not l["category"] or not r["category"] else "differ")
+    cat_factor = 0.96 if cat == "differ" else 1.0
+
+    def verdict(score, sim, note):
+        return Verdict(round(float(score), 4), round(sim, 4), name_rel, best_rel, cat, note)
+
+    if CONFLICT in (name_rel, best_rel):
+        return verdict(0.0, 0.0, "地区不同")
+    if hl == hr:
+        sim = 1.0
+    else:
+        if has_numeral_difference(hl, hr):
+            return verdict(0.0, 0.0, "名称中的序号不同")
+        dist = Levenshtein.distance(hl, hr)
+        sim = 1 - dist / max(len(hl), len(hr), 1)
+        if dist == 1 and len(hl) == len(hr) and len(hl) >= 6:
+            # one wrong character: a typo, or 林业/农业 — for a person to decide, never automatic
+            sim = max(sim, 0.85)
+        elif min(len(hl), len(hr)) < 6:
+            sim *= 0.85  # short heads that differ are often different units (化学会 / 化工学会)
+    if l["name_suffix"] != r["name_suffix"]:
+        return verdict(sim * 0.6, sim, "通用后缀不同")
+    if not hl:
+        # A place's 科协 is named by its place: 吉林省科协 and 吉林市科协 nest but are two units.
+        if name_rel == SAME:
+            return verdict(sim * cat_factor, sim, "同一地区的同类组织")
+        if name_rel == NESTED:
+            return verdict(0.0, sim, "名称中的地区级别不同")
+        return verdict((0.9 if best_rel == SAME else 0.75) * cat_factor, sim, "名称未写明地区")
+    if name_rel == SAME or (best_rel == SAME and name_rel == UNKNOWN):
+        factor, note = 1.0, "名称主体相同、地区相同" if sim == 1 else "名称主体相近、地区相同"
+    elif best_rel == NESTED or name_rel == NESTED:
+        factor, note = (0.96, "地区一粗一细、名称独特") if not generic_head else (0.5, "常见名称、地区级别不同")
+    else:
+        factor, note = (0.95, "一方缺少地区、名称独特") if not generic_head else (0.75, "常见名称、一方缺少地区")
+    if sim < 1 and note.startswith(("地区一粗一细", "一方缺少地区")):
+        factor *= 0.85  # a different character and no place to confirm it: 润兴 / 润盛 are two firms
+    return verdict(sim * factor * cat_factor, sim, note)
+
+
+def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Scored pairs: ``org_id_l, org_id_r, rid_l, rid_r, score, head_similarity, name_place, place, category, note``."""
+    cols = ["name_head", "name_suffix", "name_region_code", "name_region_level", "name_prefecture",
+            "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category"]
+    rows = records[cols].to_dict("records")
+    generic = generic_heads(records)
+    out = [compare_records(rows[a], rows[b], rows[a]["name_head"] in generic or rows[b]["name_head"] in generic)
+           for a, b in zip(pairs["rid_l"], pairs["rid_r"])]
+    ids = records["org_id"].to_numpy()
+    rl, rr = pairs["rid_l"].to_numpy(), pairs["rid_r"].to_numpy()
+    return pd.DataFrame({
+        "org_id_l": ids[rl], "org_id_r": ids[rr], "rid_l": rl, "rid_r": rr,
+        "score": np.array([v.score for v in out], dtype=float),
+        "head_similarity": [v.head_similarity for v in out],
+        "name_place": [v.name_place for v in out], "place": [v.place for v in out],
+        "category": [v.category for v in out], "note": [v.note for v in out],
+    })

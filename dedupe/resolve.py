@@ -1,0 +1,57 @@
+"""The whole duplicate stage: records in, id map and suggestions out (pure; called by the flow)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dedupe.blocking import block_pairs
+from dedupe.canonical import choose_survivors, how_merged
+from dedupe.cluster import cluster_pairs
+from dedupe.compare import score_pairs
+from dedupe.explain import explain_pairs
+
+
+@dataclass
+class Resolution:
+    id_map: pd.DataFrame  # source_org_id, canonical_org_id, how
+    suggestions: pd.DataFrame  # left_org_id, right_org_id, score, explanation
+    scored: pd.DataFrame  # every scored candidate pair
+    stats: dict
+
+
+def _decision_rids(decisions: pd.DataFrame | None, kind: str, rid_of: dict[str, int]) -> pd.DataFrame:
+    if decisions is None or decisions.empty:
+        return pd.DataFrame(columns=["rid_l", "rid_r"])
+    d = decisions[decisions["decision"] == kind]
+    pairs = [(rid_of[a], rid_of[b]) for a, b in zip(d["left_org_id"], d["right_org_id"]) if a in rid_of and b in rid_of]
+    return pd.DataFrame(pairs, columns=["rid_l", "rid_r"])
+
+
+def resolve_duplicates(records: pd.DataFrame, *, auto_threshold: float, review_threshold: float,
+                       max_block_size: int = 100, decisions: pd.DataFrame | None = None,
+                       activity_counts: pd.Series | None = None, previous_canonical: set[str] | None = None
+                       ) -> Resolution:
+    """Find duplicates among prepared records; ``decisions`` are people's ``match``/``distinct`` facts."""
+    pairs, stats = block_pairs(records, max_block_size)
+    scored = score_pairs(records, pairs)
+    rid_of = {o: i for i, o in enumerate(records["org_id"])}
+    roots, edges, review = cluster_pairs(len(records), scored, auto_threshold, review_threshold,
+                                         _decision_rids(decisions, "match", rid_of),
+                                         _decision_rids(decisions, "distinct", rid_of))
+    survivor = choose_survivors(records, roots, activity_counts, previous_canonical)
+    how = how_merged(len(records), edges, survivor)
+    ids = records["org_id"].to_numpy()
+    id_map = pd.DataFrame({"source_org_id": ids, "canonical_org_id": ids[survivor.to_numpy()], "how": how})
+    review = review.merge(scored.drop(columns=["score"]), on=["rid_l", "rid_r"], how="left").assign(
+        score=review["score"].to_numpy())
+    review["explanation"] = explain_pairs(records, review)
+    suggestions = pd.DataFrame({"left_org_id": ids[review["rid_l"].to_numpy().astype(int)],
+                                "right_org_id": ids[review["rid_r"].to_numpy().astype(int)],
+                                "score": review["score"].round(4), "explanation": review["explanation"]})
+    stats.update({"auto_merged_records": int((how == "auto").sum()),
+                  "reviewed_merged_records": int((how == "reviewed").sum()),
+                  "canonical": int(np.unique(roots).size), "suggestions": len(suggestions),
+                  "score_histogram": np.histogram(scored["score"], bins=20, range=(0, 1))[0].tolist()})
+    return Resolution(id_map, suggestions, scored, stats)
