@@ -60,6 +60,20 @@ def _abbreviations() -> tuple[re.Pattern, re.Pattern, dict[str, str]]:
             re.compile(rf"^({alternation(schools)})(?=科学技术协会|科协|$)"), table)
 
 
+@lru_cache(maxsize=1)
+def _protected_places() -> tuple[re.Pattern, dict[str, str]]:
+    """Place names that traditional→simplified conversion damages (乾安县 → 干安县), mapped back."""
+    regions = default_regions()
+    originals = {}
+    for d in regions.by_code.values():
+        for n in {d.name} | short_forms(d.name, d.level):
+            converted = _T2S.convert(n)
+            if converted != n:
+                originals[converted] = n
+    pattern = "|".join(re.escape(k) for k in sorted(originals, key=len, reverse=True)) or "(?!)"
+    return re.compile(pattern), originals
+
+
 def normalise_name(name: str | None) -> str:
     """The canonical spelling of a name; idempotent.
 
@@ -70,6 +84,9 @@ def normalise_name(name: str | None) -> str:
         return ""
     s = unicodedata.normalize("NFKC", str(name))
     s = _T2S.convert(s)
+    protected, originals = _protected_places()
+    if originals:
+        s = protected.sub(lambda m: originals[m.group(0)], s)
     s = s.translate(_BRACKETS)
     s = _NOISE.sub("", s)
     s = _EDGE_NOISE.sub("", s)

@@ -218,5 +218,9 @@ def default_regions() -> RegionTable:
     """The bundled 2025-12-31 table with legacy names (loaded once per process)."""
     divisions = [Division(r["code"], r["name"], int(r["level"]), r["parent_code"])
                  for r in _read_csv(REFERENCE_DIR / "divisions.csv")]
+    extra = _read_csv(REFERENCE_DIR / "extra_divisions.csv")
+    divisions += [Division(r["code"], r["name"], int(r["level"]), r["parent_code"]) for r in extra]
     legacy = [(r["old_name"], r["old_code"], r["new_code"]) for r in _read_csv(REFERENCE_DIR / "legacy_divisions.csv")]
+    # extra names of functional areas resolve like renamed divisions: to their code
+    legacy += [(alias, r["code"], r["code"]) for r in extra for alias in r["aliases"].split("|") if alias]
     return RegionTable(divisions, legacy)
