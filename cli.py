@@ -1,2 +1,132 @@
-def main():
-    pass
+"""The ``orgreg`` command: a thin typer layer over the library (each command a few lines)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="orgreg：全国科普日组织库的清洗流水线与联想查询服务。", no_args_is_help=True,
+                  rich_markup_mode="rich", pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+HOME = typer.Option(None, "--home", help="状态目录（默认 ./.orgreg 或 $ORGREG_HOME）")
+
+
+def _settings(home: Optional[Path], **extra):
+    from core.config import load_settings
+
+    return load_settings(home=home, **extra)
+
+
+@app.command()
+def nightly(registry: Optional[Path] = typer.Option(None, help="组织库导出（csv/xlsx），默认使用内置样例"),
+            activities: Optional[Path] = typer.Option(None, help="活动导出（csv/xlsx），默认使用内置样例"),
+            home: Optional[Path] = HOME,
+            full: bool = typer.Option(True, "--full/--incremental", help="全量运行（目前总是全量）")):
+    """运行夜间清洗流程：读入 → 校验 → 规范化 → 查重 → 层级重建 → 可见性 → 发布。"""
+    from core.sources import InputRejected
+    from flows.environment import configure_prefect
+
+    settings = _settings(home, registry=registry, activities=activities)
+    configure_prefect(settings.home)
+    with console.status("正在启动 Prefect 并运行夜间流程……"):
+        from flows.nightly import nightly as nightly_flow
+        try:
+            result = nightly_flow(registry=str(settings.registry), activities=str(settings.activities),
+                                  home=str(settings.home), full=full)
+        except InputRejected as e:
+            err.print(f"[bold red]输入被拒绝[/]：{e}")
+            _print_last_report(settings)
+            raise typer.Exit(2)
+        except Exception as e:  # any other failure: the last snapshot stays live
+            err.print(f"[bold red]运行失败[/]：{type(e).__name__}: {e}")
+            _print_last_report(settings)
+            raise typer.Exit(1)
+    _print_summary(result)
+
+
+def _print_last_report(settings) -> None:
+    from core.store import open_store
+
+    runs = open_store(settings).recent_runs(1)
+    if runs and runs[0]["report_dir"]:
+        err.print(f"报告：{Path(runs[0]['report_dir']) / 'report.html'}")
+    err.print("上一次发布的快照仍在提供服务。")
+
+
+def _print_summary(result: dict) -> None:
+    c = result["counts"]
+    table = Table(title=f"第 {result['run_id']} 次运行：已发布快照 v{result['snapshot_version']}")
+    table.add_column("指标")
+    table.add_column("数值", justify="right")
+    labels = {"registry_rows": "组织库行数", "registry_kept": "进入快照", "registry_quarantined": "组织库隔离",
+              "activities_rows": "活动行数", "activities_quarantined": "活动隔离", "canonical_orgs": "规范单位",
+              "auto_merged": "自动合并的记录", "suggestions_pending": "待复核配对", "parent_changes": "上级变更",
+              "parents_need_review": "上级待复核", "newly_visible": "新近可见的活动"}
+    for key, label in labels.items():
+        table.add_row(label, str(c.get(key, "")))
+    console.print(table)
+    console.print("用时：" + "，".join(f"{k} {v:.1f}s" for k, v in result["timings"].items()))
+    console.print(f"报告：{result['report']}")
+
+
+@app.command()
+def export(outdir: Path = typer.Argument(..., help="输出目录"), home: Optional[Path] = HOME):
+    """把当前发布的快照按数据合同写成四个 CSV 文件。"""
+    from core.snapshot import write_export
+    from core.store import open_store
+
+    snap = open_store(_settings(home)).live_snapshot()
+    if snap is None:
+        err.print("还没有发布过快照：请先运行 [bold]orgreg nightly[/]。")
+        raise typer.Exit(1)
+    frames = {n: snap.frame(n) for n in ("organizations", "id_map", "merge_suggestions", "activity_visibility")}
+    for path in write_export(frames, outdir):
+        console.print(f"已写出 {path}")
+
+
+@app.command()
+def status(home: Optional[Path] = HOME, limit: int = typer.Option(10, help="显示最近几次运行")):
+    """显示当前发布的快照和最近几次运行的结果。"""
+    from core.store import open_store
+
+    store = open_store(_settings(home))
+    snap = store.live_snapshot()
+    console.print(f"当前快照：v{snap.version}（{snap.path}）" if snap else "当前快照：无（尚未发布）")
+    table = Table(title="最近的运行")
+    for col in ("运行", "开始（UTC）", "状态", "快照", "说明"):
+        table.add_column(col)
+    names = {"succeeded": "成功", "failed": "失败", "rejected": "输入被拒绝", "running": "运行中/中断"}
+    for r in store.recent_runs(limit):
+        table.add_row(str(r["id"]), f"{r['started_at']:%Y-%m-%d %H:%M:%S}", names.get(r["status"], r["status"]),
+                      f"v{r['snapshot_version']}" if r["snapshot_version"] else "", (r["error"] or "")[:60])
+    console.print(table)
+
+
+@app.command()
+def publish(rollback: bool = typer.Option(False, "--rollback", help="回退到上一个快照"), home: Optional[Path] = HOME):
+    """管理发布的快照：--rollback 回到上一个版本。"""
+    from core.store import open_store
+
+    if not rollback:
+        err.print("请指定操作，例如 [bold]orgreg publish --rollback[/]。")
+        raise typer.Exit(2)
+    try:
+        snap = open_store(_settings(home)).rollback()
+    except LookupError as e:
+        err.print(str(e))
+        raise typer.Exit(1)
+    console.print(f"已回退，当前快照 v{snap.version}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

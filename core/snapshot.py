@@ -1,0 +1,36 @@
+"""The snapshot frames in the contract's columns, and the contract export written from them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from core.schema import EXPORT_COLUMNS
+
+
+def suggestions_with_status(suggestions: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
+    """Pending suggestions plus every pair people decided (accepted / rejected)."""
+    pending = suggestions.assign(status="pending")
+    if decisions.empty:
+        return pending
+    decided = pd.DataFrame({
+        "left_org_id": decisions["left_org_id"], "right_org_id": decisions["right_org_id"],
+        "score": 1.0, "explanation": "人工决定",
+        "status": decisions["decision"].map({"match": "accepted", "distinct": "rejected"}),
+    })
+    key = lambda d: d["left_org_id"].where(d["left_org_id"] < d["right_org_id"], d["right_org_id"]) + "|" + \
+        d["right_org_id"].where(d["left_org_id"] < d["right_org_id"], d["left_org_id"])  # noqa: E731
+    pending = pending[~key(pending).isin(set(key(decided)))]
+    return pd.concat([decided, pending], ignore_index=True)
+
+
+def write_export(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
+    """The four contract files, column for column, UTF-8 with header."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for filename, columns in EXPORT_COLUMNS.items():
+        frame = frames[filename.removesuffix(".csv")][columns]
+        path = outdir / filename
+        frame.to_csv(path, index=False, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,201 @@
+"""The state directory: run records, decisions and audit in a database, snapshots as versioned folders.
+
+Publishing writes the snapshot folder completely first, then flips the live version in one
+transaction; a run that fails anywhere before that commit leaves the previous snapshot live, and a
+folder without a database row is an orphan that ``prune`` removes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text,
+                        create_engine, insert, select, update, func)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+runs = Table("runs", metadata,
+             Column("id", Integer, primary_key=True, autoincrement=True),
+             Column("started_at", DateTime(timezone=True), nullable=False),
+             Column("finished_at", DateTime(timezone=True)),
+             Column("status", String(16), nullable=False),  # running, succeeded, failed, rejected
+             Column("full_run", Boolean, default=True),
+             Column("inputs", JSON), Column("counts", JSON), Column("timings", JSON),
+             Column("error", Text), Column("report_dir", Text), Column("snapshot_version", Integer))
+snapshots = Table("snapshots", metadata,
+                  Column("version", Integer, primary_key=True, autoincrement=False),
+                  Column("run_id", Integer), Column("created_at", DateTime(timezone=True), nullable=False),
+                  Column("path", Text, nullable=False), Column("counts", JSON), Column("note", Text))
+live = Table("live", metadata,
+             Column("id", Integer, primary_key=True, autoincrement=False),
+             Column("version", Integer, nullable=False), Column("previous", Integer),
+             Column("updated_at", DateTime(timezone=True)))
+decisions = Table("decisions", metadata,
+                  Column("id", Integer, primary_key=True, autoincrement=True),
+                  Column("left_org_id", String(64), nullable=False), Column("right_org_id", String(64), nullable=False),
+                  Column("decision", String(16), nullable=False),  # match, distinct
+                  Column("survivor", String(64)), Column("user", String(64)),
+                  Column("created_at", DateTime(timezone=True)), Column("active", Boolean, default=True))
+audit_log = Table("audit_log", metadata,
+                  Column("id", Integer, primary_key=True, autoincrement=True),
+                  Column("at", DateTime(timezone=True), nullable=False), Column("user", String(64)),
+                  Column("action", String(64), nullable=False), Column("detail", JSON))
+parent_changes = Table("parent_changes", metadata,
+                       Column("id", Integer, primary_key=True, autoincrement=True),
+                       Column("run_id", Integer, index=True), Column("org_id", String(64)),
+                       Column("old_parent", String(64)), Column("new_parent", String(64)),
+                       Column("reason", Text), Column("confidence", Float))
+
+SNAPSHOT_FRAMES = ("organizations", "id_map", "merge_suggestions", "activity_visibility", "records",
+                   "rollup", "parent_changes", "province_gains")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Snapshot:
+    version: int
+    path: Path
+    counts: dict
+
+    def frame(self, name: str) -> pd.DataFrame:
+        return pd.read_parquet(self.path / f"{name}.parquet")
+
+
+class Store:
+    def __init__(self, home: Path, url: str):
+        self.home = Path(home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.snapshots_dir = self.home / "snapshots"
+        self.snapshots_dir.mkdir(exist_ok=True)
+        self.engine: Engine = create_engine(url, future=True)
+        metadata.create_all(self.engine)
+
+    # ------------------------------------------------------------------ runs
+    def start_run(self, inputs: dict, full: bool = True) -> int:
+        with self.engine.begin() as c:
+            return int(c.execute(insert(runs).values(started_at=now(), status="running", inputs=inputs,
+                                                     full_run=full)).inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, status: str, *, counts: dict | None = None, timings: dict | None = None,
+                   error: str | None = None, report_dir: str | None = None, snapshot_version: int | None = None):
+        values = {"finished_at": now(), "status": status, "error": error}
+        values.update({k: v for k, v in dict(counts=counts, timings=timings, report_dir=report_dir,
+                                              snapshot_version=snapshot_version).items() if v is not None})
+        with self.engine.begin() as c:
+            c.execute(update(runs).where(runs.c.id == run_id).values(**values))
+
+    def recent_runs(self, limit: int = 10) -> list[dict]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(runs).order_by(runs.c.id.desc()).limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def record_parent_changes(self, run_id: int, changes: pd.DataFrame) -> None:
+        rows = changes[["org_id", "old_parent", "new_parent", "reason", "confidence"]].assign(run_id=run_id)
+        rows.to_sql("parent_changes", self.engine, if_exists="append", index=False, chunksize=20_000)
+
+    # ------------------------------------------------------------------ snapshots
+    def live_snapshot(self) -> Snapshot | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(live.c.version).where(live.c.id == 1)).first()
+            if row is None:
+                return None
+            snap = c.execute(select(snapshots).where(snapshots.c.version == row.version)).mappings().first()
+        return Snapshot(snap["version"], Path(snap["path"]), snap["counts"] or {}) if snap else None
+
+    def publish(self, frames: dict[str, pd.DataFrame], run_id: int | None, counts: dict,
+                note: str = "") -> Snapshot:
+        """Write every frame, then make it live in one transaction."""
+        tmp = self.snapshots_dir / f".tmp-{uuid.uuid4().hex}"
+        tmp.mkdir()
+        try:
+            for name, frame in frames.items():
+                frame.to_parquet(tmp / f"{name}.parquet", index=False)
+            (tmp / "manifest.json").write_text(json.dumps({"run_id": run_id, "counts": counts}, ensure_ascii=False))
+            _fsync_dir(tmp)
+            with self.engine.begin() as c:
+                version = int(c.execute(select(func.coalesce(func.max(snapshots.c.version), 0))).scalar()) + 1
+                final = self.snapshots_dir / f"v{version:05d}"
+                if final.exists():  # left by a publish whose commit never happened: no row points at it
+                    shutil.rmtree(final)
+                os.replace(tmp, final)
+                c.execute(insert(snapshots).values(version=version, run_id=run_id, created_at=now(),
+                                                   path=str(final), counts=counts, note=note))
+                self._point_live(c, version)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return Snapshot(version, final, counts)
+
+    def _point_live(self, c, version: int) -> None:
+        current = c.execute(select(live.c.version).where(live.c.id == 1)).scalar()
+        if current is None:
+            c.execute(insert(live).values(id=1, version=version, previous=None, updated_at=now()))
+        else:
+            c.execute(update(live).where(live.c.id == 1).values(version=version, previous=current, updated_at=now()))
+
+    def rollback(self) -> Snapshot:
+        """Make the snapshot published before the live one live again."""
+        with self.engine.begin() as c:
+            current = c.execute(select(live.c.version).where(live.c.id == 1)).scalar()
+            if current is None:
+                raise LookupError("还没有发布过任何快照")
+            older = c.execute(select(func.max(snapshots.c.version)).where(snapshots.c.version < current)).scalar()
+            if older is None or not Path(c.execute(select(snapshots.c.path).where(
+                    snapshots.c.version == older)).scalar()).exists():
+                raise LookupError(f"快照 v{current} 之前没有可回退的快照")
+            self._point_live(c, older)
+        return self.live_snapshot()
+
+    def prune(self, keep: int) -> list[Path]:
+        """Remove snapshot folders beyond the newest ``keep`` (never the live one) and orphans."""
+        with self.engine.connect() as c:
+            known = {r.version: Path(r.path) for r in c.execute(select(snapshots.c.version, snapshots.c.path))}
+            current = c.execute(select(live.c.version).where(live.c.id == 1)).scalar()
+        keep_versions = set(sorted(known, reverse=True)[:max(keep, 2)]) | {current}
+        removed = []
+        for v, p in known.items():
+            if v not in keep_versions and p.exists():
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+        kept_paths = {p.resolve() for p in known.values()}
+        for p in self.snapshots_dir.iterdir():
+            if p.is_dir() and p.resolve() not in kept_paths:
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+        return removed
+
+    # ------------------------------------------------------------------ decisions and audit
+    def decisions_frame(self) -> pd.DataFrame:
+        with self.engine.connect() as c:
+            rows = c.execute(select(decisions).where(decisions.c.active.is_(True))).mappings().all()
+        return pd.DataFrame([dict(r) for r in rows],
+                            columns=["id", "left_org_id", "right_org_id", "decision", "survivor", "user",
+                                     "created_at", "active"])
+
+    def audit(self, user: str, action: str, detail: dict) -> None:
+        with self.engine.begin() as c:
+            c.execute(insert(audit_log).values(at=now(), user=user, action=action, detail=detail))
+
+
+def _fsync_dir(path: Path) -> None:
+    for p in path.iterdir():
+        with open(p, "rb") as f:
+            os.fsync(f.fileno())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def open_store(settings) -> Store:
+    return Store(settings.home, settings.db_url)

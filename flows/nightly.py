@@ -1,0 +1,137 @@
+"""The nightly Prefect flow: ingest → validation → normalisation → duplicates → hierarchy →
+visibility → validation of the result → publish, then the report."""
+from __future__ import annotations
+
+import time
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, get_run_logger
+
+from core.config import load_settings
+from core.quality import ValidationOutcome
+from core.snapshot import suggestions_with_status
+from core.sources import InputRejected
+from core.store import open_store
+from flows import tasks
+from flows.publishing import publish_artifacts, write_run_report
+
+
+class SnapshotRejected(Exception):
+    """The rebuilt snapshot failed its own validation; nothing was published."""
+
+
+@contextmanager
+def _stage(name: str, timings: dict):
+    logger = get_run_logger()
+    start = time.perf_counter()
+    logger.info("阶段开始 stage=%s", name)
+    try:
+        yield
+    finally:
+        timings[name] = time.perf_counter() - start
+        logger.info("阶段结束 stage=%s seconds=%.2f", name, timings[name])
+
+
+def _snapshot_frames(records, activities, res, orgs, changes, visibility, gains, roll, decisions) -> dict:
+    return {
+        "organizations": orgs[["org_id", "name", "category", "region_code", "parent_id", "province_code", "aliases",
+                               "certified", "members", "reason", "confidence", "needs_review"]],
+        "id_map": res.id_map,
+        "merge_suggestions": suggestions_with_status(res.suggestions, decisions),
+        "activity_visibility": visibility,
+        "records": records[["org_id", "name", "category", "region_code", "region", "parent_id", "certified",
+                            "created_at", "name_norm", "name_key", "name_head", "name_suffix", "region_best"]],
+        "rollup": roll, "parent_changes": changes, "province_gains": gains,
+    }
+
+
+@flow(name="nightly", log_prints=False)
+def nightly(registry: str | None = None, activities: str | None = None, home: str | None = None,
+            full: bool = True) -> dict:
+    """Run the whole nightly job; returns a summary (run id, status, counts, report path)."""
+    settings = load_settings(home=home, registry=registry, activities=activities)
+    logger = get_run_logger()
+    store = open_store(settings)
+    inputs = {"registry": str(settings.registry), "activities": str(settings.activities)}
+    run_id = store.start_run(inputs, full=full)
+    run_dir = settings.runs_dir / f"{run_id:05d}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    docs = run_dir / "data_docs"
+    timings: dict[str, float] = {}
+    report: dict = {"run_id": run_id, "inputs": inputs, "timings": timings, "settings": settings}
+    try:
+        with _stage("ingest", timings):
+            raw_reg = tasks.read_export(str(settings.registry), "registry")
+            raw_act = tasks.read_export(str(settings.activities), "activities")
+            report["raw"] = (raw_reg, raw_act)
+        with _stage("validate_input", timings):
+            reg_ck = tasks.check_export(raw_reg, "registry")
+            act_ck = tasks.check_export(raw_act, "activities")
+            report["checked"] = (reg_ck, act_ck)
+            report["quarantine_path"] = tasks.write_quarantine(reg_ck, act_ck, run_dir)
+            report["validations"] = list(tasks.validate_inputs(raw_reg, reg_ck, raw_act, act_ck, docs))
+            share = len(reg_ck.quarantine) / max(len(raw_reg.frame) + len(raw_reg.unparsable), 1)
+            if share > settings.quarantine_max_share:
+                raise InputRejected(f"{raw_reg.path}: {share:.0%} 的行被隔离（上限 {settings.quarantine_max_share:.0%}），"
+                                    f"很可能导出了错误的文件或列错位。请查看 {report['quarantine_path']} 中的原因。")
+        with _stage("normalise", timings):
+            records, acts = tasks.normalise(reg_ck, act_ck)
+        with _stage("duplicates", timings):
+            live = store.live_snapshot()
+            previous = set(live.frame("id_map")["canonical_org_id"]) if live else set()
+            decisions = store.decisions_frame()
+            res = tasks.find_duplicates(records, acts, decisions, previous, settings.auto_merge_threshold,
+                                        settings.review_threshold, settings.max_block_size)
+            report["resolution"] = res
+        with _stage("hierarchy", timings):
+            orgs, changes = tasks.rebuild_hierarchy(records, res.id_map)
+        with _stage("visibility", timings):
+            visibility, gains, roll = tasks.assign_visibility(acts, raw_reg.frame, res.id_map, orgs)
+            report["gains"] = gains
+        with _stage("validate_result", timings):
+            outcome: ValidationOutcome = tasks.validate_result(orgs, res.id_map, visibility, len(records), len(acts),
+                                                                docs)
+            report["validations"].append(outcome)
+            if not outcome.success:
+                raise SnapshotRejected("重建的快照未通过校验：" + "、".join(outcome.failed))
+        frames = _snapshot_frames(records, acts, res, orgs, changes, visibility, gains, roll, decisions)
+        counts = {
+            "registry_rows": len(raw_reg.frame) + len(raw_reg.unparsable), "registry_kept": len(records),
+            "registry_quarantined": len(reg_ck.quarantine),
+            "activities_rows": len(raw_act.frame) + len(raw_act.unparsable), "activities_kept": len(acts),
+            "activities_quarantined": len(act_ck.quarantine),
+            "canonical_orgs": len(orgs), "auto_merged": int((res.id_map["how"] == "auto").sum()),
+            "reviewed_merged": int((res.id_map["how"] == "reviewed").sum()),
+            "suggestions_pending": int((frames["merge_suggestions"]["status"] == "pending").sum()),
+            "parent_changes": int(len(changes)), "parents_need_review": int(orgs["needs_review"].sum()),
+            "newly_visible": int(gains["newly_visible"].sum()) if len(gains) else 0,
+        }
+        report["counts"] = counts
+        with _stage("publish", timings):
+            snap = store.publish(frames, run_id, counts)
+            store.record_parent_changes(run_id, changes)
+            store.prune(settings.keep_snapshots)
+        changes.to_csv(run_dir / "parent_changes.csv", index=False, encoding="utf-8-sig")
+        report.update(status="succeeded", snapshot_version=snap.version)
+        path = write_run_report(run_dir, report)
+        publish_artifacts(report, path)
+        store.finish_run(run_id, "succeeded", counts=counts, timings=timings, report_dir=str(run_dir),
+                         snapshot_version=snap.version)
+        logger.info("发布快照 v%s，报告 %s", snap.version, path)
+        return {"run_id": run_id, "status": "succeeded", "snapshot_version": snap.version, "counts": counts,
+                "report": str(path), "timings": timings, "dedupe": res.stats}
+    except BaseException as e:
+        status = "rejected" if isinstance(e, InputRejected) else "failed"
+        message = str(e) or type(e).__name__
+        report.update(status=status, error=message)
+        (run_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        try:
+            path = write_run_report(run_dir, report)
+        except Exception:  # the report must never hide the original failure
+            path = run_dir / "error.txt"
+        store.finish_run(run_id, status, error=message, timings=timings, report_dir=str(run_dir))
+        logger.error("运行 %s %s：%s（报告 %s）", run_id, status, message, path)
+        raise

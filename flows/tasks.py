@@ -1,0 +1,88 @@
+"""Thin Prefect tasks: each calls one library function; the logic lives in core/, dedupe/, hierarchy/."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from core.checks import Checked, check_activities, check_registry
+from core.quality import validate_raw_activities, validate_raw_registry, validate_snapshot
+from core.records import prepare_activities, prepare_registry
+from core.regions import default_regions
+from core.sources import RawTable, read_table
+from dedupe.resolve import Resolution, resolve_duplicates
+from hierarchy.build import build_organizations, to_graph
+from hierarchy.changes import parent_changes
+from hierarchy.repair import repair_parents
+from hierarchy.rollup import rollup
+from hierarchy.visibility import admin_provinces, assign_activities, declared_provinces, visibility_gains
+
+# DataFrames in and out: no input hashing, no pickled results (stack-notes §2f).
+frame_task = task(cache_policy=NO_CACHE, persist_result=False)
+
+
+@task(cache_policy=NO_CACHE, persist_result=False, retries=2, retry_delay_seconds=2)
+def read_export(path: str, kind: str) -> RawTable:
+    return read_table(path, kind)
+
+
+@frame_task
+def check_export(raw: RawTable, kind: str) -> Checked:
+    check = check_registry if kind == "registry" else check_activities
+    return check(raw, default_regions())
+
+
+@task(cache_policy=NO_CACHE, persist_result=False, retries=2, retry_delay_seconds=2)
+def write_quarantine(registry: Checked, activities: Checked, run_dir: Path) -> Path:
+    path = run_dir / "quarantine.csv"
+    frames = [registry.quarantine.assign(file="registry"), activities.quarantine.assign(file="activities")]
+    pd.concat(frames, ignore_index=True).to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+@frame_task
+def validate_inputs(raw_registry: RawTable, registry: Checked, raw_activities: RawTable, activities: Checked,
+                    docs_dir: Path):
+    return (validate_raw_registry(raw_registry.frame, registry.masks, docs_dir),
+            validate_raw_activities(raw_activities.frame, activities.masks, docs_dir))
+
+
+@frame_task
+def normalise(registry: Checked, activities: Checked) -> tuple[pd.DataFrame, pd.DataFrame]:
+    regions = default_regions()
+    return prepare_registry(registry.clean, regions), prepare_activities(activities.clean, regions)
+
+
+@frame_task
+def find_duplicates(records: pd.DataFrame, activities: pd.DataFrame, decisions: pd.DataFrame,
+                    previous_canonical: set[str], auto_threshold: float, review_threshold: float,
+                    max_block_size: int) -> Resolution:
+    counts = activities["org_id"].value_counts()
+    return resolve_duplicates(records, auto_threshold=auto_threshold, review_threshold=review_threshold,
+                              max_block_size=max_block_size, decisions=decisions, activity_counts=counts,
+                              previous_canonical=previous_canonical)
+
+
+@frame_task
+def rebuild_hierarchy(records: pd.DataFrame, id_map: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    regions = default_regions()
+    orgs = repair_parents(build_organizations(records, id_map, regions), regions)
+    orgs["province_code"] = admin_provinces(orgs, regions)
+    return orgs, parent_changes(orgs, set(records["org_id"]))
+
+
+@frame_task
+def assign_visibility(activities: pd.DataFrame, raw_registry: pd.DataFrame, id_map: pd.DataFrame,
+                      orgs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    regions = default_regions()
+    visibility = assign_activities(activities, id_map, orgs, regions)
+    gains = visibility_gains(visibility, activities, declared_provinces(raw_registry, regions))
+    stats = rollup(to_graph(orgs), visibility["canonical_org_id"])
+    return visibility, gains, stats
+
+
+@frame_task
+def validate_result(orgs, id_map, visibility, n_records: int, n_activities: int, docs_dir: Path):
+    return validate_snapshot(orgs, id_map, visibility, n_records, n_activities, docs_dir)
