@@ -17,6 +17,7 @@ import opencc
 
 from core.config import REFERENCE_DIR
 from core.regions import RegionTable, default_regions, short_forms
+from core.typos import homophones
 
 _T2S = opencc.OpenCC("t2s")
 _OPEN = "(（[【〔［｛{<《〈「『"
@@ -37,6 +38,15 @@ GENERIC_SUFFIXES = sorted([
     "科学技术协会", "协会", "学会", "研究会", "联合会", "促进会", "基金会",
     "股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "集团公司", "公司", "集团",
 ], key=len, reverse=True)
+# What units are (the last word of most names). A one-character homophone typo of one of these at the
+# end of a name is snapped back, because pinyin input makes homophones the commonest typo in Chinese.
+UNIT_WORDS = sorted(set(GENERIC_SUFFIXES) | {
+    "科技馆", "科普馆", "博物馆", "纪念馆", "图书馆", "文化馆", "美术馆", "体育馆", "天文馆", "展览馆",
+    "青少年宫", "少年宫", "示范园", "科普园", "生态园", "产业园", "科技园", "植物园", "动物园", "公园",
+    "活动中心", "服务中心", "服务站", "工作站", "研究所", "研究院", "研究中心", "设计院", "中学", "小学",
+    "学校", "幼儿园", "医院", "中医院", "卫生院", "保健院", "教育基地", "科普基地", "委员会", "管理局",
+    "监督管理局", "融媒体中心", "控制中心", "推广中心", "推广站", "气象局", "地震局", "水文站", "红十字会",
+}, key=len, reverse=True)
 _DIGITS = set("0123456789〇零一二三四五六七八九十百")
 _ORDINAL_DIGITS = re.compile(r"第([1-9][0-9]?)(?![0-9])")
 # 七中 / 三小 at the end of a name are 第七中学 / 第三小学
@@ -123,7 +133,44 @@ def name_key(norm: str) -> str:
         s = _OFFICE_TAIL.sub(r"\1", s)
         s = _STATE_PREFIX.sub("", s)
     s = s.replace("（", "").replace("）", "")
-    return _SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s)
+    return snap_unit_word(_SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s))
+
+
+@lru_cache(maxsize=1)
+def _masked_unit_words() -> dict[str, list[str]]:
+    masked: dict[str, list[str]] = {}
+    for w in UNIT_WORDS:
+        if len(w) >= 3:
+            for i in range(len(w)):
+                masked.setdefault(w[:i] + "\0" + w[i + 1:], []).append(w)
+    return masked
+
+
+def snap_unit_word(key: str) -> str:
+    """Correct a one-character typo in the unit word a name ends with (图书管 → 图书馆).
+
+    The longest unit word the name ends with wins, so 科学枝术协会 is mended although it ends with
+    the correct 协会; a different word that is not a typo (科技局) is left alone.
+
+    >>> snap_unit_word("涟源市图书管"), snap_unit_word("光润船舶有限公司科学枝术协会"), snap_unit_word("东安区科技局")
+    ('涟源市图书馆', '光润船舶有限公司科学技术协会', '东安区科技局')
+    """
+    masked = _masked_unit_words()
+    for length in _UNIT_WORD_LENGTHS:
+        tail = key[-length:]
+        if len(tail) < length or len(key) == length:
+            continue
+        if tail in _UNIT_WORD_SET:
+            return key
+        for i in range(length):
+            for word in masked.get(tail[:i] + "\0" + tail[i + 1:], ()):
+                if homophones(tail[i], word[i]):
+                    return key[:-length] + word
+    return key
+
+
+_UNIT_WORD_SET = frozenset(UNIT_WORDS)
+_UNIT_WORD_LENGTHS = sorted({len(w) for w in UNIT_WORDS if len(w) >= 3}, reverse=True)
 
 
 def split_suffix(core: str) -> tuple[str, str]:

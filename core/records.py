@@ -5,6 +5,7 @@ import pandas as pd
 
 from core.normalise import split_name
 from core.regions import RegionTable
+from core.schema import NATIONAL_CATEGORIES
 from core.sources import parse_certified, parse_dates
 
 
@@ -25,6 +26,16 @@ def best_region(regions: RegionTable, name_code: str | None, text_code: str | No
         elif regions.contains(best, code):
             best = code  # refine: same place, more precise
     return best
+
+
+_NATIONAL_PREFIXES = ("中国", "中华", "国家", "国务院")
+
+
+def _national(category: str, parts) -> bool:
+    """A national unit (部委, 全国学会, 中国科协) whose name names no place; universities excluded."""
+    if parts.region_code or "大学" in parts.key or "学院" in parts.key:
+        return False
+    return category in NATIONAL_CATEGORIES or parts.key.startswith(_NATIONAL_PREFIXES)
 
 
 def prepare_registry(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
@@ -50,8 +61,10 @@ def prepare_registry(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
     f["name_province"] = [regions.province(p.region_code) or "" for p in parts]
     f["name_prefecture"] = [regions.prefecture(p.region_code) or "" for p in parts]
     f["region_text_code"] = [c or "" for c in text_codes]
-    best = [best_region(regions, p.region_code, t, d or None)
-            for p, t, d in zip(parts, text_codes, f["region_code"])]
+    national = [_national(c, p) for c, p in zip(f["category"], parts)]
+    # a national unit's code is its office's district in Beijing, not a place it belongs to
+    best = [None if nat else best_region(regions, p.region_code, t, d or None)
+            for nat, p, t, d in zip(national, parts, text_codes, f["region_code"])]
     f["region_best"] = [b or "" for b in best]
     f["region_level"] = [regions.level(b) if b else 0 for b in best]
     f["province_best"] = [regions.province(b) or "" if b else "" for b in best]

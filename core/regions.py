@@ -24,6 +24,7 @@ _ETHNIC = ("蒙古|回|藏|维吾尔|苗|彝|壮|布依|朝鲜|满|侗|瑶|白|�
 # 伊犁哈萨克自治州 and 博尔塔拉蒙古自治州 drop the 族 of multi-character names; 隆林各族自治县 says 各族.
 _ETHNIC_TAIL = re.compile(rf"(?:(?:{_ETHNIC}|各)族|(?:{'|'.join(e for e in _ETHNIC.split('|') if len(e) > 1)}))+$")
 _SEPARATORS = set(" /\\-—_|,，、·.")
+_DIVISION_ENDINGS = set("县区市旗州盟")
 _PROPER_NAME_HEADS = ("大学", "学院", "师范", "理工", "医科", "工业大学")
 
 
@@ -48,19 +49,22 @@ def short_forms(name: str, level: int) -> set[str]:
     """Short names people type for a division.
 
     >>> sorted(short_forms("延边朝鲜族自治州", 2))
-    ['延边', '延边州']
+    ['延边', '延边州', '延边朝鲜族州']
     """
     forms = set()
     m = _SUFFIX.search(name)
+    if m and m.group(1) == "林区" and m.start() < 2:
+        m = re.search("(区)$", name)  # 新林区 is 新林 + 区, 神农架林区 is 神农架 + 林区
     if m:
-        stem = _ETHNIC_TAIL.sub("", name[: m.start()])
-        stem = stem if len(stem) >= 2 else name[: m.start()]  # 内蒙古 keeps its 蒙古
+        full_stem = name[: m.start()]
+        stem = _ETHNIC_TAIL.sub("", full_stem)
+        if len(stem) < 2:  # 内蒙古 keeps its 蒙古; 鄂温克族自治旗 is 鄂温克
+            stem = full_stem[:-1] if full_stem.endswith("族") and len(full_stem) > 2 else full_stem
         if len(stem) >= 2:
             forms.add(stem)
-            if m.group(1) == "自治州":
-                forms.add(stem + "州")
-            if m.group(1) == "自治县" and level == 3:
-                forms.add(stem + "县")
+            kind = {"自治州": "州", "自治县": "县", "自治旗": "旗"}.get(m.group(1))
+            if kind:
+                forms.update({stem + kind, full_stem + kind})
     forms.discard(name)
     return forms
 
@@ -83,6 +87,11 @@ class RegionTable:
                 for s in short_forms(old_name, self.by_code[new_code].level):
                     self._short.setdefault(s, set()).add(new_code)
         self._maxlen = max(map(len, list(self._full) + list(self._short)))
+        self._masked: dict[str, list[str]] = {}
+        for name in self._full:
+            if 3 <= len(name) <= 7 and name[-1] in _DIVISION_ENDINGS:
+                for i in range(len(name) - 1):
+                    self._masked.setdefault(name[:i] + "\0" + name[i + 1:], []).append(name)
 
     # ----------------------------------------------------------------- codes
     def resolve(self, code: str | None) -> str | None:
@@ -91,7 +100,7 @@ class RegionTable:
         Legacy codes map to their successor; a well-formed code missing from the table (功能区 such
         as 苏州工业园区 320576, or a newer county) falls back to its prefecture, then its province.
 
-        >>> default_regions().resolve("320576")
+        >>> default_regions().resolve("320599")
         '320500'
         """
         if not code:
@@ -153,6 +162,23 @@ class RegionTable:
                 return length, self._full[piece], False
             if piece in self._short:
                 return length, self._short[piece], True
+        return self._typo_candidates(text, pos)
+
+    def _typo_candidates(self, text: str, pos: int) -> tuple[int, set[str], bool]:
+        """A full county or city name with one character typed for a look- or sound-alike (浑原县 → 浑源县)."""
+        from core.typos import homophones
+
+        for length in range(min(7, len(text) - pos), 2, -1):
+            piece = text[pos:pos + length]
+            if piece[-1] not in _DIVISION_ENDINGS:
+                continue
+            found = set()
+            for i in range(length - 1):
+                for name in self._masked.get(piece[:i] + "\0" + piece[i + 1:], ()):
+                    if homophones(piece[i], name[i]):
+                        found |= self._full[name]
+            if found:
+                return length, found, True  # as weak as a short form: a hint or context must agree
         return 0, set(), False
 
     def parse(self, text: str, hint: str | None = None) -> ParsedRegion:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz.distance import Levenshtein
 
-from core.normalise import has_numeral_difference
+from core.normalise import has_numeral_difference, homophones
 
 SAME, NESTED, UNKNOWN, CONFLICT = "same", "nested", "unknown", "conflict"
 
@@ -43,19 +43,49 @@ def place_relation(a: Place, b: Place) -> str:
     return CONFLICT
 
 
-def generic_heads(records: pd.DataFrame) -> set[str]:
-    """Heads found in places that exclude each other (two provinces, or two prefectures of one).
+def _homophone_swap(a: str, b: str) -> bool:
+    i = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+    return homophones(a[i], b[i])
 
-    A head seen in one place only (a company, a named society) identifies its unit; one seen in
-    several (科技馆, 第一中学, 博丰电力工程 in 湖南 and 广东) needs the place to agree as well.
+
+class HeadPlaces:
+    """Where each head occurs, to tell whether a pair could be two different units of that name.
+
+    A head found in one place only (a company, a named society) identifies its unit; 科技馆 or
+    第一中学 occur in many places, and then a coarse or missing place cannot tell which one is meant.
     """
-    known = records[records["province_best"] != ""]
-    provinces = known.groupby("name_head")["province_best"].nunique()
-    pref = known[known["prefecture_best"] != ""]
-    prefectures = pref.groupby(["name_head", "province_best"])["prefecture_best"].nunique()
-    many = set(provinces[provinces >= 2].index)
-    many |= set(prefectures[prefectures >= 2].index.get_level_values(0))
-    return many | {""}
+
+    MANY = 40  # beyond this many places a head is simply common
+
+    def __init__(self, records: pd.DataFrame):
+        known = records[records["region_best"] != ""]
+        grouped = known.groupby("name_head")["region_best"].unique()
+        self.places = {h: list(codes) for h, codes in grouped.items()}
+        self.prefecture = dict(zip(known["region_best"], known["prefecture_best"]))
+        self.province = dict(zip(known["region_best"], known["province_best"]))
+
+    def _inside(self, outer: str, code: str) -> bool:
+        if outer == code:
+            return True
+        if outer.endswith("0000"):
+            return self.province.get(code) == outer
+        return outer.endswith("00") and self.prefecture.get(code) == outer
+
+    def ambiguous(self, head: str, coarse: str, fine: str) -> bool:
+        """Is there another place with this head inside ``coarse`` (anywhere when ``coarse`` is empty)
+        that is neither ``fine`` nor one of its ancestors or descendants?"""
+        if not head:
+            return True
+        places = self.places.get(head, [])
+        if len(places) > self.MANY:
+            return True
+        for p in places:
+            if coarse and not self._inside(coarse, p):
+                continue
+            if fine and (self._inside(p, fine) or self._inside(fine, p)):
+                continue
+            return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -68,9 +98,18 @@ class Verdict:
     note: str  # the deciding rule, in Chinese
 
 
-def compare_records(l: dict, r: dict, generic_head: bool) -> Verdict:
-    """Score one pair of prepared records (dicts of the record columns)."""
+def _heads(l: dict, r: dict) -> tuple[str, str]:
+    """Heads to compare: 通州第三中学 against 第三中学 when 通州 is the other's (ambiguous) place word."""
     hl, hr = l["name_head"], r["name_head"]
+    for a, b, token in ((hl, hr, l["place_token"]), (hr, hl, r["place_token"])):
+        if token and a.startswith(token) and a[len(token):] == b:
+            return b, b
+    return hl, hr
+
+
+def compare_records(l: dict, r: dict, heads: HeadPlaces) -> Verdict:
+    """Score one pair of prepared records (dicts of the record columns)."""
+    hl, hr = _heads(l, r)
     name_rel = place_relation(*(Place(x["name_region_code"], x["name_region_level"], x["name_prefecture"],
                                       x["name_province"]) for x in (l, r)))
     best_rel = place_relation(*(Place(x["region_best"], x["region_level"], x["prefecture_best"],
@@ -83,6 +122,7 @@ def compare_records(l: dict, r: dict, generic_head: bool) -> Verdict:
 
     if CONFLICT in (name_rel, best_rel):
         return verdict(0.0, 0.0, "地区不同")
+    typo = False
     if hl == hr:
         sim = 1.0
     else:
@@ -90,9 +130,11 @@ def compare_records(l: dict, r: dict, generic_head: bool) -> Verdict:
             return verdict(0.0, 0.0, "名称中的序号不同")
         dist = Levenshtein.distance(hl, hr)
         sim = 1 - dist / max(len(hl), len(hr), 1)
-        if dist == 1 and len(hl) == len(hr) and len(hl) >= 6:
-            # one wrong character: a typo, or 林业/农业 — for a person to decide, never automatic
-            sim = max(sim, 0.85)
+        if dist == 1 and len(hl) == len(hr) and len(hl) >= 4 and _homophone_swap(hl, hr):
+            typo = True  # 辉晨/晖晨: what a pinyin keyboard produces; 林业/农业 are not alike
+            sim = 0.98
+        elif dist == 1 and len(hl) == len(hr):
+            sim *= 0.8  # one different character that is not a typo: 林业/农业 are two institutes
         elif min(len(hl), len(hr)) < 6:
             sim *= 0.85  # short heads that differ are often different units (化学会 / 化工学会)
     if l["name_suffix"] != r["name_suffix"]:
@@ -104,13 +146,24 @@ def compare_records(l: dict, r: dict, generic_head: bool) -> Verdict:
         if name_rel == NESTED:
             return verdict(0.0, sim, "名称中的地区级别不同")
         return verdict((0.9 if best_rel == SAME else 0.75) * cat_factor, sim, "名称未写明地区")
+    a, b = l["region_best"], r["region_best"]
+    coarse, fine = (a, b) if (l["region_level"] or 9) <= (r["region_level"] or 9) else (b, a)
+    if not a or not b:
+        coarse, fine = "", a or b
+    ambiguous = heads.ambiguous(hl, coarse, fine) and (hl == hr or heads.ambiguous(hr, coarse, fine))
+    company = "公司" in l["name_suffix"]
     if name_rel == SAME or (best_rel == SAME and name_rel == UNKNOWN):
         factor, note = 1.0, "名称主体相同、地区相同" if sim == 1 else "名称主体相近、地区相同"
+    elif name_rel == NESTED and not company:
+        # both names state a place and the places differ: 贵州省疾控中心 and 贵阳市疾控中心 are two units
+        factor, note = 0.5, "名称中的地区级别不同"
     elif best_rel == NESTED or name_rel == NESTED:
-        factor, note = (0.96, "地区一粗一细、名称独特") if not generic_head else (0.5, "常见名称、地区级别不同")
+        factor, note = (0.5, "常见名称、地区级别不同") if ambiguous else (0.96, "地区一粗一细、名称独特")
     else:
-        factor, note = (0.95, "一方缺少地区、名称独特") if not generic_head else (0.75, "常见名称、一方缺少地区")
-    if sim < 1 and note.startswith(("地区一粗一细", "一方缺少地区")):
+        factor, note = (0.75, "常见名称、一方缺少地区") if ambiguous else (0.95, "一方缺少地区、名称独特")
+    if typo:
+        note = "名称主体仅一个同音字不同、" + note.split("、", 1)[-1]
+    elif sim < 1 and note.startswith(("地区一粗一细", "一方缺少地区")):
         factor *= 0.85  # a different character and no place to confirm it: 润兴 / 润盛 are two firms
     return verdict(sim * factor * cat_factor, sim, note)
 
@@ -118,11 +171,11 @@ def compare_records(l: dict, r: dict, generic_head: bool) -> Verdict:
 def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     """Scored pairs: ``org_id_l, org_id_r, rid_l, rid_r, score, head_similarity, name_place, place, category, note``."""
     cols = ["name_head", "name_suffix", "name_region_code", "name_region_level", "name_prefecture",
-            "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category"]
+            "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category",
+            "place_token"]
     rows = records[cols].to_dict("records")
-    generic = generic_heads(records)
-    out = [compare_records(rows[a], rows[b], rows[a]["name_head"] in generic or rows[b]["name_head"] in generic)
-           for a, b in zip(pairs["rid_l"], pairs["rid_r"])]
+    heads = HeadPlaces(records)
+    out = [compare_records(rows[a], rows[b], heads) for a, b in zip(pairs["rid_l"], pairs["rid_r"])]
     ids = records["org_id"].to_numpy()
     rl, rr = pairs["rid_l"].to_numpy(), pairs["rid_r"].to_numpy()
     return pd.DataFrame({

@@ -1,0 +1,61 @@
+"""Accuracy on the dev set and on generated registries with other seeds, sizes and noise.
+
+    .venv/bin/python bench/accuracy.py [--seeds 1 2 3] [--units 20000]
+
+Prints the scorer's figures per data set (the scorer is ../shared/data/dev/score.py).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEV = ROOT.parent / "shared" / "data" / "dev"
+
+from bench.inprocess import run_stages  # noqa: E402
+from core.synthetic import ALL_NOISE, generate, write  # noqa: E402
+
+
+def scorer():
+    spec = importlib.util.spec_from_file_location("score", DEV / "score.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def evaluate(name: str, data_dir: Path, out: Path) -> dict:
+    run_stages(data_dir / "registry.csv", data_dir / "activities.csv", out)
+    res = scorer().score(str(data_dir), str(out), out=lambda *_: None)
+    keys = ["dup_precision", "dup_recall", "dup_f1", "review_recall", "suggestions", "hierarchy_accuracy",
+            "visibility_accuracy"]
+    print(f"{name:28s} " + "  ".join(f"{k}={res[k]:.4f}" if isinstance(res[k], float) else f"{k}={res[k]}"
+                                     for k in keys), flush=True)
+    true_left = res["true_pairs"] - res["true_positive_pairs"]
+    print(f"{'':28s} suggestions/unmerged-true-pairs={res['suggestions'] / max(true_left, 1):.2f}", flush=True)
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, nargs="*", default=[101, 202, 303])
+    ap.add_argument("--units", type=int, default=20000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if DEV.exists():
+            evaluate("dev set", DEV, tmp / "dev")
+        variants = [("all noise", ALL_NOISE), ("no typos/trad", ALL_NOISE - {"typo", "trad"}),
+                    ("heavy place noise", ALL_NOISE)]
+        for seed in args.seeds:
+            for label, noise in variants[:2]:
+                data = tmp / f"gen-{seed}-{label}"
+                write(generate(args.units, seed=seed, noise=noise), data)
+                evaluate(f"seed {seed} {label}", data, tmp / f"out-{seed}-{label}")
+
+
+if __name__ == "__main__":
+    main()
