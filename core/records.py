@@ -65,6 +65,7 @@ def prepare_registry(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
     # a national unit's code is its office's district in Beijing, not a place it belongs to
     best = [None if nat else best_region(regions, p.region_code, t, d or None)
             for nat, p, t, d in zip(national, parts, text_codes, f["region_code"])]
+    f["national"] = national
     f["region_best"] = [b or "" for b in best]
     f["region_level"] = [regions.level(b) if b else 0 for b in best]
     f["province_best"] = [regions.province(b) or "" if b else "" for b in best]

@@ -21,8 +21,8 @@ def choose_survivors(records: pd.DataFrame, roots: np.ndarray, activity_counts: 
     counts = activity_counts if activity_counts is not None else pd.Series(dtype="int64")
     f["activities"] = f["org_id"].map(counts).fillna(0).astype("int64")
     f["complete"] = sum((records[c].astype(str) != "").to_numpy().astype(int) for c in COMPLETENESS_COLUMNS)
-    created = pd.to_datetime(records["created_at"], errors="coerce")
-    f["created"] = created.fillna(pd.Timestamp.max).to_numpy()
+    created = pd.to_datetime(records["created_at"], errors="coerce").astype("datetime64[us]")
+    f["created"] = created.fillna(pd.Timestamp("2262-01-01")).to_numpy()
     order = f.sort_values(["root", "certified", "was_canonical", "activities", "complete", "created", "org_id"],
                           ascending=[True, False, False, False, False, True, True])
     survivor_of_root = order.drop_duplicates("root").set_index("root")["rid"]

@@ -114,6 +114,8 @@ def compare_records(l: dict, r: dict, heads: HeadPlaces) -> Verdict:
                                       x["name_province"]) for x in (l, r)))
     best_rel = place_relation(*(Place(x["region_best"], x["region_level"], x["prefecture_best"],
                                       x["province_best"]) for x in (l, r)))
+    if l["national"] and r["national"]:
+        best_rel = SAME  # national units belong to no place; both being national is the agreement
     cat = "same" if l["category"] == r["category"] else ("unknown" if not l["category"] or not r["category"] else "differ")
     cat_factor = 0.96 if cat == "differ" else 1.0
 
@@ -172,7 +174,7 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     """Scored pairs: ``org_id_l, org_id_r, rid_l, rid_r, score, head_similarity, name_place, place, category, note``."""
     cols = ["name_head", "name_suffix", "name_region_code", "name_region_level", "name_prefecture",
             "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category",
-            "place_token"]
+            "place_token", "national"]
     rows = records[cols].to_dict("records")
     heads = HeadPlaces(records)
     out = [compare_records(rows[a], rows[b], heads) for a, b in zip(pairs["rid_l"], pairs["rid_r"])]

@@ -1,0 +1,39 @@
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = ROOT.parent / "shared" / "data" / "dev"
+SAMPLE = ROOT / "data" / "sample"
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def registry(rows: list[dict]) -> pd.DataFrame:
+    """A raw registry frame (all strings) from a few dicts; missing columns are empty."""
+    cols = ["org_id", "name", "category", "region_code", "region", "parent_id", "certified", "created_at",
+            "updated_at"]
+    f = pd.DataFrame([{c: str(r.get(c, "")) for c in cols} for r in rows])
+    f["_row"] = range(1, len(f) + 1)
+    return f
+
+
+@pytest.fixture(scope="session")
+def regions():
+    from core.regions import default_regions
+
+    return default_regions()
+
+
+@pytest.fixture
+def prepared(regions):
+    """Turn registry dict rows into prepared records, as the nightly run does."""
+    from core.records import prepare_registry
+
+    def make(rows):
+        return prepare_registry(registry(rows), regions)
+
+    return make

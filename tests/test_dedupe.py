@@ -1,0 +1,148 @@
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import dedupe
+from dedupe.blocking import block_pairs
+from dedupe.canonical import choose_survivors
+from dedupe.cluster import cluster_pairs
+from dedupe.resolve import resolve_duplicates
+from tests.conftest import ROOT
+
+
+def test_dedupe_is_this_repository_not_the_pypi_package():
+    # PyPI has a package called dedupe; ours must win
+    assert dedupe.__file__.startswith(str(ROOT))
+
+
+def resolve(prepared, rows, decisions=None):
+    records = prepared(rows)
+    res = resolve_duplicates(records, auto_threshold=0.92, review_threshold=0.70, decisions=decisions)
+    return dict(zip(res.id_map["source_org_id"], res.id_map["canonical_org_id"])), res
+
+
+def same(canon, a, b):
+    return canon[a] == canon[b]
+
+
+DUPLICATES = [
+    [("1", "广州市科协", "市级科协", "440100"), ("2", "广州市科学技术协会", "市级科协", ""),
+     ("3", "广东省广州市科学技术协会", "", "440100"), ("4", "廣州市科學技術協會（重复）", "市级科协", "440000")],
+    [("5", "中国数学会", "全国学会", "110106"), ("6", "中国数学会（CMS）-", "其他", "110101"),
+     ("7", "CMS中国数学会", "全国学会", "")],
+    [("8", "润辉水务有限公司科协", "企业科协", "510105"), ("9", "四川省成都市润辉水务有限公司科学技术协会", "", "")],
+    [("10", "开江县第五中学", "其他", "511723"), ("11", "开江第5中学(已认证)", "其他", "511723")],
+    [("12", "辉晨信息技术集团有限公司科协", "企业科协", "500104"), ("13", "暉晨信息技術集團有限公司科學技術協會", "企业科协", "500104")],
+    [("14", "襄樊市科协", "市级科协", ""), ("15", "襄阳市科学技术协会", "市级科协", "420600")],
+]
+DISTINCT = [
+    (("20", "北京市朝阳区科协", "县级科协", "110105"), ("21", "长春市朝阳区科协", "县级科协", "220104")),
+    (("22", "鼓楼区科学技术协会", "县级科协", "320106"), ("23", "鼓楼区科学技术协会", "县级科协", "350102")),
+    (("24", "山东省科学技术协会", "省级科协", "370000"), ("25", "山西省科学技术协会", "省级科协", "140000")),
+    (("26", "南京市科学技术协会", "市级科协", "320100"), ("27", "南宁市科学技术协会", "市级科协", "450100")),
+    (("28", "吉林省科协", "省级科协", "220000"), ("29", "吉林市科协", "市级科协", "220200")),
+    (("30", "中国化学会", "全国学会", ""), ("31", "中国化工学会", "全国学会", "")),
+    (("32", "深圳市科协", "市级科协", "440300"), ("33", "深圳市科技馆", "科普教育基地", "440300")),
+    (("34", "开江县第一中学", "其他", "511723"), ("35", "开江县第二中学", "其他", "511723")),
+    (("36", "囊谦县林业科学研究所", "其他", "632725"), ("37", "囊谦县农业科学研究所", "其他", "632725")),
+    (("38", "贵州省疾病预防控制中心", "其他", "520000"), ("39", "贵阳市疾病预防控制中心", "其他", "520100")),
+    (("40", "中国地质大学（北京）科协", "高校科协", "110108"), ("41", "中国地质大学（武汉）科协", "高校科协", "420111")),
+    (("42", "博丰电力工程有限公司科协", "企业科协", "430524"), ("43", "博丰电力工程有限公司科协", "企业科协", "440111")),
+]
+
+
+def rows_of(*groups):
+    return [{"org_id": o, "name": n, "category": c, "region_code": r} for g in groups for (o, n, c, r) in g]
+
+
+@pytest.mark.parametrize("group", DUPLICATES, ids=[g[0][1] for g in DUPLICATES])
+def test_typed_variants_of_one_unit_merge_automatically(prepared, group):
+    canon, res = resolve(prepared, rows_of(group))
+    assert len({canon[o] for o, *_ in group}) == 1
+    assert set(res.id_map["how"]) <= {"same", "auto"}
+
+
+@pytest.mark.parametrize("pair", DISTINCT, ids=[f"{a[1]}/{b[1]}" for a, b in DISTINCT])
+def test_look_alike_units_stay_apart(prepared, pair):
+    canon, res = resolve(prepared, rows_of(pair))
+    assert not same(canon, pair[0][0], pair[1][0])
+
+
+def test_everything_together_keeps_precision(prepared):
+    canon, res = resolve(prepared, rows_of(*DUPLICATES, *DISTINCT))
+    truth = {o: i for i, g in enumerate(DUPLICATES) for o, *_ in g}
+    truth.update({o: 100 + 2 * i + j for i, p in enumerate(DISTINCT) for j, (o, *_) in enumerate(p)})
+    wrong = [(a, b) for a in canon for b in canon if a < b and same(canon, a, b) and truth[a] != truth[b]]
+    assert wrong == []
+
+
+def test_unknown_place_with_a_common_name_goes_to_review_not_merge(prepared):
+    rows = rows_of([("1", "西湖区科学技术协会", "县级科协", ""), ("2", "西湖区科学技术协会", "县级科协", "")])
+    canon, res = resolve(prepared, rows)
+    assert not same(canon, "1", "2")
+    assert len(res.suggestions) == 1 and "地区" in res.suggestions["explanation"][0]
+
+
+def test_explanations_are_chinese_and_name_the_evidence(prepared):
+    rows = rows_of([("1", "西湖区科学技术协会", "县级科协", ""), ("2", "西湖区科学技术协会", "", "")])
+    text = resolve(prepared, rows)[1].suggestions["explanation"][0]
+    assert "名称主体" in text and "类别" in text and "得分" in text
+
+
+def test_no_chaining_through_a_record_without_place(prepared):
+    # B has no place and matches both A (北京) and C (长春); A and C are different units
+    rows = rows_of([("A", "朝阳区青少年宫", "科普教育基地", "110105"), ("B", "朝阳区青少年宫", "科普教育基地", ""),
+                    ("C", "朝阳区青少年宫", "科普教育基地", "220104")])
+    canon, _ = resolve(prepared, rows)
+    assert not same(canon, "A", "C")
+
+
+def test_people_decisions_come_first(prepared):
+    rows = rows_of([("1", "广州市科协", "市级科协", "440100"), ("2", "广州市科学技术协会", "市级科协", "440100"),
+                    ("3", "西湖区科学技术协会", "县级科协", ""), ("4", "西湖区科学技术协会", "县级科协", "")])
+    decisions = pd.DataFrame({"left_org_id": ["1", "3"], "right_org_id": ["2", "4"],
+                              "decision": ["distinct", "match"]})
+    canon, res = resolve(prepared, rows, decisions)
+    assert not same(canon, "1", "2") and same(canon, "3", "4")
+    assert dict(zip(res.id_map["source_org_id"], res.id_map["how"]))["4"] in ("reviewed", "same")
+    pairs = set(zip(res.suggestions["left_org_id"], res.suggestions["right_org_id"]))
+    assert ("1", "2") not in pairs and ("2", "1") not in pairs
+
+
+def test_survivor_is_certified_then_busiest_then_oldest(prepared):
+    rows = [{"org_id": "1", "name": "广州市科协", "region_code": "440100", "certified": "否", "created_at": "2020-01-01"},
+            {"org_id": "2", "name": "广州市科学技术协会", "region_code": "440100", "certified": "是", "created_at": "2022-01-01"},
+            {"org_id": "3", "name": "广州科协", "region_code": "440100", "certified": "否", "created_at": "2019-01-01"}]
+    records = prepared(rows)
+    roots = np.zeros(3, dtype=int)
+    assert records["org_id"][choose_survivors(records, roots).iloc[0]] == "2"
+    records["certified"] = False
+    acts = pd.Series({"1": 5})
+    assert records["org_id"][choose_survivors(records, roots, acts).iloc[0]] == "1"
+    assert records["org_id"][choose_survivors(records, roots).iloc[0]] == "3"
+    assert records["org_id"][choose_survivors(records, roots, previous_canonical={"1"}).iloc[0]] == "1"
+
+
+names = st.sampled_from(["广州市科协", "广州市科学技术协会", "朝阳区科协", "第一中学", "润辉水务有限公司科协",
+                         "北京市朝阳区第一中学", "科技馆", "中国化学会"])
+codes = st.sampled_from(["", "440100", "110105", "220104", "440000"])
+
+
+@given(st.lists(st.tuples(names, codes), min_size=1, max_size=25))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_blocking_yields_no_self_pairs_or_repeats_and_clusters_partition(prepared, rows):
+    records = prepared([{"org_id": str(i), "name": n, "region_code": c} for i, (n, c) in enumerate(rows)])
+    pairs, _ = block_pairs(records)
+    assert (pairs["rid_l"] < pairs["rid_r"]).all()
+    assert not pairs.duplicated().any()
+    res = resolve_duplicates(records, auto_threshold=0.92, review_threshold=0.7)
+    assert sorted(res.id_map["source_org_id"]) == sorted(records["org_id"])
+    canon = dict(zip(res.id_map["source_org_id"], res.id_map["canonical_org_id"]))
+    assert all(canon[c] == c for c in canon.values())  # no chains
+
+
+def test_cluster_refuses_to_join_across_a_known_conflict():
+    scored = pd.DataFrame({"rid_l": [0, 1, 0], "rid_r": [1, 2, 2], "score": [0.99, 0.98, 0.0]})
+    roots, edges, review = cluster_pairs(3, scored, 0.92, 0.7)
+    assert roots[0] != roots[2] and len(review) == 1
