@@ -128,11 +128,10 @@ def name_key(norm: str) -> str:
     while prev != s:
         prev = s
         s = _NOTE.sub("", s)
-        s = s.replace("（", "").replace("）", "") if "（" in s and "）" not in s else s
+        s = s.replace("（", "").replace("）", "")  # what is left in brackets is part of the name
         s = _LATIN_EDGE.sub("", s)
         s = _OFFICE_TAIL.sub(r"\1", s)
         s = _STATE_PREFIX.sub("", s)
-    s = s.replace("（", "").replace("）", "")
     return snap_unit_word(_SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s))
 
 

@@ -64,8 +64,9 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
     report: dict = {"run_id": run_id, "inputs": inputs, "timings": timings, "settings": settings}
     try:
         with _stage("ingest", timings):
-            raw_reg = tasks.read_export(str(settings.registry), "registry")
-            raw_act = tasks.read_export(str(settings.activities), "activities")
+            read = tasks.read_export.with_options(retries=settings.task_retries)
+            raw_reg = read(str(settings.registry), "registry")
+            raw_act = read(str(settings.activities), "activities")
             report["raw"] = (raw_reg, raw_act)
         with _stage("validate_input", timings):
             reg_ck = tasks.check_export(raw_reg, "registry")

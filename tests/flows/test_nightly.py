@@ -1,0 +1,101 @@
+import shutil
+
+import pandas as pd
+import pytest
+
+from core.sources import InputRejected
+from core.store import open_store
+from core.config import load_settings
+from flows.nightly import nightly
+from tests.conftest import SAMPLE
+
+pytestmark = pytest.mark.flow
+
+
+def run(home, **kw):
+    return nightly(registry=str(kw.get("registry", SAMPLE / "registry.csv")),
+                   activities=str(kw.get("activities", SAMPLE / "activities.csv")), home=str(home))
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    return home, run(home)
+
+
+def test_the_sample_runs_end_to_end(first_run):
+    home, result = first_run
+    assert result["status"] == "succeeded" and result["snapshot_version"] == 1
+    c = result["counts"]
+    assert c["registry_kept"] + c["registry_quarantined"] == c["registry_rows"] == 3521
+    assert c["auto_merged"] > 300 and c["canonical_orgs"] < 3521
+    report = (home / "runs" / "00001" / "report.html").read_text(encoding="utf-8")
+    for words in ("组织库夜间清洗报告", "成功，已发布", "各省管理员可见的活动", "Data Docs", "scores.png"):
+        assert words in report
+    assert (home / "runs" / "00001" / "data_docs" / "index.html").exists()
+    assert (home / "runs" / "00001" / "quarantine.csv").exists()
+
+
+def test_artifacts_are_published(first_run):
+    from prefect.artifacts import Artifact
+
+    summary = Artifact.get("nightly-summary")
+    assert summary is not None and "canonical_orgs" in summary.data
+    assert Artifact.get("nightly-report") is not None
+
+
+def test_the_snapshot_is_live_and_exports(first_run, tmp_path):
+    from core.snapshot import write_export
+
+    home, result = first_run
+    snap = open_store(load_settings(home=home)).live_snapshot()
+    frames = {n: snap.frame(n) for n in ("organizations", "id_map", "merge_suggestions", "activity_visibility")}
+    write_export(frames, tmp_path)
+    id_map = pd.read_csv(tmp_path / "id_map.csv", dtype=str)
+    assert len(id_map) == 3521 and set(id_map["how"]) <= {"same", "auto", "reviewed"}
+
+
+def test_same_input_gives_the_same_snapshot(first_run):
+    home, result = first_run
+    again = run(home)
+    store = open_store(load_settings(home=home))
+    live = store.live_snapshot()
+    assert again["snapshot_version"] == live.version == result["snapshot_version"] + 1
+    first = pd.read_parquet(home / "snapshots" / f"v{result['snapshot_version']:05d}" / "id_map.parquet")
+    pd.testing.assert_frame_equal(first, live.frame("id_map"))
+
+
+STAGES = [("ingest", "flows.tasks.read_table"), ("validate_input", "flows.tasks.check_registry"),
+          ("normalise", "flows.tasks.prepare_registry"), ("duplicates", "flows.tasks.resolve_duplicates"),
+          ("hierarchy", "flows.tasks.repair_parents"), ("visibility", "flows.tasks.assign_activities"),
+          ("validate_result", "flows.tasks.validate_snapshot"), ("publish", "core.store.Store.publish")]
+
+
+@pytest.mark.parametrize("stage, target", STAGES, ids=[s for s, _ in STAGES])
+def test_a_failure_in_any_stage_publishes_nothing(first_run, tmp_path, monkeypatch, stage, target):
+    home = tmp_path / "home"
+    shutil.copytree(first_run[0], home, ignore=shutil.ignore_patterns("prefect"))
+    store = open_store(load_settings(home=home))
+    before = store.live_snapshot().version
+
+    def boom(*a, **k):
+        raise RuntimeError(f"注入的故障：{stage}")
+
+    monkeypatch.setattr(target, boom)
+    with pytest.raises(Exception, match="注入的故障"):
+        run(home)
+    assert store.live_snapshot().version == before
+    last = store.recent_runs(1)[0]
+    assert last["status"] == "failed" and stage in last["error"]
+    assert "失败，未发布" in (home / "runs" / f"{last['id']:05d}" / "report.html").read_text(encoding="utf-8")
+
+
+def test_rejected_input_says_why_and_keeps_the_snapshot(first_run, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(first_run[0], home, ignore=shutil.ignore_patterns("prefect"))
+    bad = tmp_path / "registry.csv"
+    bad.write_text("组织名称,组织类别\n广州市科协,市级科协\n", encoding="utf-8")
+    with pytest.raises(InputRejected, match="缺少必需的列 org_id"):
+        run(home, registry=bad)
+    store = open_store(load_settings(home=home))
+    assert store.recent_runs(1)[0]["status"] == "rejected" and store.live_snapshot() is not None
