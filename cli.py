@@ -124,6 +124,20 @@ def publish(rollback: bool = typer.Option(False, "--rollback", help="回退到�
     console.print(f"已回退，当前快照 v{snap.version}")
 
 
+@app.command()
+def serve(home: Optional[Path] = HOME, host: Optional[str] = typer.Option(None, help="监听地址（默认 127.0.0.1）"),
+          port: Optional[int] = typer.Option(None, help="端口（默认 8000）")):
+    """启动查询服务：联想、组织查询、查重、省级管理员视图和演示页（/docs 为接口文档）。"""
+    import uvicorn
+
+    from serve.app import create_app
+
+    settings = _settings(home)
+    console.print(f"服务地址：http://{host or settings.serve_host}:{port or settings.serve_port}/ （接口文档 /docs）")
+    uvicorn.run(create_app(settings), host=host or settings.serve_host, port=port or settings.serve_port,
+                log_level="info")
+
+
 def main() -> None:
     app()
 

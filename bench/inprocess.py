@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.config import load_settings
-from core.snapshot import suggestions_with_status, write_export
+from core.snapshot import snapshot_frames, write_export
 from flows import tasks
 
 
@@ -38,8 +38,7 @@ def run_stages(registry: Path, activities: Path, outdir: Path | None = None, set
     lap("hierarchy")
     visibility, gains, roll = tasks.assign_visibility.fn(acts, raw_reg.frame, res.id_map, orgs)
     lap("visibility")
-    frames = {"organizations": orgs, "id_map": res.id_map, "activity_visibility": visibility,
-              "merge_suggestions": suggestions_with_status(res.suggestions, empty)}
+    frames = snapshot_frames(records, acts, res, orgs, changes, visibility, gains, roll, empty)
     if outdir is not None:
         write_export(frames, Path(outdir))
     return {"timings": timings, "frames": frames, "stats": res.stats, "records": records}

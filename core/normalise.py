@@ -100,7 +100,8 @@ def normalise_name(name: str | None) -> str:
     s = s.translate(_BRACKETS)
     s = _NOISE.sub("", s)
     s = _EDGE_NOISE.sub("", s)
-    s = s.replace("（）", "")
+    while "（）" in s:
+        s = s.replace("（）", "")
     general, schools, table = _abbreviations()
     s = schools.sub(lambda m: table[m.group(0)], s)
     s = general.sub(lambda m: table[m.group(0)], s)
@@ -199,6 +200,7 @@ class NameParts:
     region_level: int | None
     region_text: str  # the place prefix as written
     place_token: str  # short form of the last place name in the name, even an ambiguous one (东山)
+    place_candidates: tuple[str, ...] = ()  # what an ambiguous place name could mean
 
 
 def place_token(name: str) -> str:
@@ -228,7 +230,8 @@ def split_name(name: str, hint: str | None = None, regions: RegionTable | None =
     if parsed.weak and "公司" in key[consumed:]:
         consumed, code, level = 0, None, None  # 新龙水务有限公司 is a company name, not a place in 新龙县
     head, suffix = split_suffix(key[consumed:])
-    return NameParts(norm, key, head, suffix, code, level, key[:consumed], place_token(parsed.last))
+    return NameParts(norm, key, head, suffix, code, level, key[:consumed], place_token(parsed.last),
+                     parsed.candidates if not code else ())
 
 
 def has_numeral_difference(a: str, b: str) -> bool:

@@ -58,6 +58,7 @@ def prepare_registry(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
     f["name_region_level"] = [p.region_level or 0 for p in parts]
     f["region_text"] = [p.region_text for p in parts]
     f["place_token"] = [p.place_token for p in parts]
+    f["place_candidates"] = ["|".join(p.place_candidates) for p in parts]
     f["name_province"] = [regions.province(p.region_code) or "" for p in parts]
     f["name_prefecture"] = [regions.prefecture(p.region_code) or "" for p in parts]
     f["region_text_code"] = [c or "" for c in text_codes]

@@ -43,6 +43,7 @@ class ParsedRegion:
     consumed: int  # characters of the text that were place names (and separators between them)
     last: str = ""  # the last place name seen, even an ambiguous one (东山, 西湖区)
     weak: bool = False  # one bare short county name, confirmed by nothing else
+    candidates: tuple[str, ...] = ()  # the places an ambiguous name could mean (朝阳区: 110105, 220104 …)
 
 
 def short_forms(name: str, level: int) -> set[str]:
@@ -214,7 +215,8 @@ class RegionTable:
             if not cands:
                 break
             if current is None and short and self.by_code[next(iter(cands))].level == 3 and len(cands) > 1:
-                break  # a bare short county name shared by several counties says nothing
+                # a bare short county name shared by several counties: not consumed, but remembered
+                return ParsedRegion(None, None, 0, last, False, tuple(sorted(cands)))
             short_first = short_first or (current is None and short and hint not in cands
                                           and all(self.by_code[c].level == 3 for c in cands))
             tokens += 1
@@ -231,7 +233,7 @@ class RegionTable:
         if len(current) == 1:
             code = next(iter(current))
             return ParsedRegion(code, self.by_code[code].level, consumed, last, weak)
-        return ParsedRegion(None, None, consumed, last, weak)
+        return ParsedRegion(None, None, consumed, last, weak, tuple(sorted(current)))
 
 
 def _read_csv(path: Path) -> list[dict]:

@@ -24,6 +24,28 @@ def suggestions_with_status(suggestions: pd.DataFrame, decisions: pd.DataFrame) 
     return pd.concat([decided, pending], ignore_index=True)
 
 
+# what the service needs of the source records: names for aliases and the matching evidence
+RECORD_COLUMNS = ["org_id", "name", "category", "region_code", "region", "parent_id", "certified", "created_at",
+                  "name_norm", "name_key", "name_head", "name_suffix", "name_region_code", "name_region_level",
+                  "name_province", "name_prefecture", "region_text", "place_token", "region_best", "region_level",
+                  "province_best", "prefecture_best", "national", "place_candidates"]
+
+
+def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, roll, decisions) -> dict:
+    """Everything a snapshot holds: the contract frames with extra columns, and what the service needs."""
+    return {
+        "organizations": orgs[["org_id", "name", "category", "region_code", "parent_id", "province_code", "aliases",
+                               "certified", "members", "reason", "confidence", "needs_review"]],
+        "id_map": res.id_map,
+        "merge_suggestions": suggestions_with_status(res.suggestions, decisions),
+        "activity_visibility": visibility.merge(
+            activities[["activity_id", "title", "org_id", "region_code", "start_date", "host_units"]],
+            on="activity_id", how="left"),
+        "records": records[RECORD_COLUMNS],
+        "rollup": roll, "parent_changes": changes, "province_gains": gains,
+    }
+
+
 def write_export(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
     """The four contract files, column for column, UTF-8 with header."""
     outdir.mkdir(parents=True, exist_ok=True)

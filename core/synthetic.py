@@ -111,7 +111,7 @@ class Generator:
             u.parent = self.assoc[("市级科协", pref)] if pref else self.assoc[("省级科协", r.province(c))]
             self.assoc[("县级科协", c)] = u.entity_id
         places = chosen + prefectures
-        names_used = set()
+        names_used, collisions = set(), 0
         for name, code in UNIVERSITIES:
             code = r.resolve(code)
             self._local("高校科协", name + "科学技术协会", code)
@@ -120,9 +120,10 @@ class Generator:
             level = r.level(code)
             place = r.by_code[code].name
             kind = rng.random()
-            if kind < 0.25:
-                name = (f"{rng.choice(BRANDS)}{rng.choice(BRANDS)}{rng.choice(INDUSTRIES)}"
-                        f"{rng.choice(COMPANY_FORMS)}科学技术协会")
+            if kind < 0.25 or collisions > 20:
+                # large registries run out of distinct school and museum names: companies take over
+                brand = "".join(rng.choice(BRANDS) for _ in range(2 if rng.random() < 0.5 else 3))
+                name = f"{brand}{rng.choice(INDUSTRIES)}{rng.choice(COMPANY_FORMS)}科学技术协会"
                 cat = "企业科协"
             elif kind < 0.45:
                 name, cat = place + rng.choice(BASES), "科普教育基地"
@@ -132,7 +133,9 @@ class Generator:
             else:
                 name, cat = place + rng.choice(OTHERS), "其他"
             if name in names_used:
+                collisions += 1
                 continue
+            collisions = 0
             names_used.add(name)
             if cat == "地方学会" and name.startswith(r.by_code[r.province(code)].name):
                 code = r.province(code)

@@ -43,6 +43,18 @@ def place_relation(a: Place, b: Place) -> str:
     return CONFLICT
 
 
+def _named_elsewhere(a: dict, b: dict) -> bool:
+    """``a``'s name names an ambiguous place (西湖区: 杭州 or 南昌) and ``b`` lies in none of them."""
+    other = b["region_best"]
+    if not a["place_candidates"] or not other or b["national"]:
+        return False
+    for c in a["place_candidates"].split("|"):
+        same_province = c[:2] == other[:2]
+        if same_province and (c[:4] == other[:4] or c.endswith("0000") or other.endswith("0000")):
+            return False
+    return True
+
+
 def _homophone_swap(a: str, b: str) -> bool:
     i = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
     return homophones(a[i], b[i])
@@ -122,7 +134,7 @@ def compare_records(l: dict, r: dict, heads: HeadPlaces) -> Verdict:
     def verdict(score, sim, note):
         return Verdict(round(float(score), 4), round(sim, 4), name_rel, best_rel, cat, note)
 
-    if CONFLICT in (name_rel, best_rel):
+    if CONFLICT in (name_rel, best_rel) or _named_elsewhere(l, r) or _named_elsewhere(r, l):
         return verdict(0.0, 0.0, "地区不同")
     typo = False
     if hl == hr:
@@ -174,7 +186,7 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     """Scored pairs: ``org_id_l, org_id_r, rid_l, rid_r, score, head_similarity, name_place, place, category, note``."""
     cols = ["name_head", "name_suffix", "name_region_code", "name_region_level", "name_prefecture",
             "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category",
-            "place_token", "national"]
+            "place_token", "national", "place_candidates"]
     rows = records[cols].to_dict("records")
     heads = HeadPlaces(records)
     out = [compare_records(rows[a], rows[b], heads) for a, b in zip(pairs["rid_l"], pairs["rid_r"])]

@@ -12,7 +12,7 @@ from prefect import flow, get_run_logger
 
 from core.config import load_settings
 from core.quality import ValidationOutcome
-from core.snapshot import suggestions_with_status
+from core.snapshot import snapshot_frames
 from core.sources import InputRejected
 from core.store import open_store
 from flows import tasks
@@ -33,19 +33,6 @@ def _stage(name: str, timings: dict):
     finally:
         timings[name] = time.perf_counter() - start
         logger.info("阶段结束 stage=%s seconds=%.2f", name, timings[name])
-
-
-def _snapshot_frames(records, activities, res, orgs, changes, visibility, gains, roll, decisions) -> dict:
-    return {
-        "organizations": orgs[["org_id", "name", "category", "region_code", "parent_id", "province_code", "aliases",
-                               "certified", "members", "reason", "confidence", "needs_review"]],
-        "id_map": res.id_map,
-        "merge_suggestions": suggestions_with_status(res.suggestions, decisions),
-        "activity_visibility": visibility,
-        "records": records[["org_id", "name", "category", "region_code", "region", "parent_id", "certified",
-                            "created_at", "name_norm", "name_key", "name_head", "name_suffix", "region_best"]],
-        "rollup": roll, "parent_changes": changes, "province_gains": gains,
-    }
 
 
 @flow(name="nightly", log_prints=False)
@@ -98,7 +85,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             report["validations"].append(outcome)
             if not outcome.success:
                 raise SnapshotRejected("重建的快照未通过校验：" + "、".join(outcome.failed))
-        frames = _snapshot_frames(records, acts, res, orgs, changes, visibility, gains, roll, decisions)
+        frames = snapshot_frames(records, acts, res, orgs, changes, visibility, gains, roll, decisions)
         counts = {
             "registry_rows": len(raw_reg.frame) + len(raw_reg.unparsable), "registry_kept": len(records),
             "registry_quarantined": len(reg_ck.quarantine),

@@ -27,7 +27,7 @@ def test_the_sample_runs_end_to_end(first_run):
     home, result = first_run
     assert result["status"] == "succeeded" and result["snapshot_version"] == 1
     c = result["counts"]
-    assert c["registry_kept"] + c["registry_quarantined"] == c["registry_rows"] == 3521
+    assert c["registry_kept"] + c["registry_quarantined"] == c["registry_rows"] == 3556
     assert c["auto_merged"] > 300 and c["canonical_orgs"] < 3521
     report = (home / "runs" / "00001" / "report.html").read_text(encoding="utf-8")
     for words in ("组织库夜间清洗报告", "成功，已发布", "各省管理员可见的活动", "Data Docs", "scores.png"):
@@ -52,7 +52,7 @@ def test_the_snapshot_is_live_and_exports(first_run, tmp_path):
     frames = {n: snap.frame(n) for n in ("organizations", "id_map", "merge_suggestions", "activity_visibility")}
     write_export(frames, tmp_path)
     id_map = pd.read_csv(tmp_path / "id_map.csv", dtype=str)
-    assert len(id_map) == 3521 and set(id_map["how"]) <= {"same", "auto", "reviewed"}
+    assert len(id_map) == 3556 and set(id_map["how"]) <= {"same", "auto", "reviewed"}
 
 
 def test_same_input_gives_the_same_snapshot(first_run):

@@ -1,0 +1,29 @@
+"""Shared pieces of the benchmark commands: cached generated inputs and peak memory."""
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def generated(records: int, seed: int = 7) -> Path:
+    """A generated registry of about ``records`` rows (cached under bench/out/)."""
+    from core.synthetic import generate, write
+
+    folder = OUT / f"gen-{records}-{seed}"
+    if not (folder / "registry.csv").exists():
+        start = time.perf_counter()
+        # about 1.175 records per unit at the default duplicate share
+        write(generate(int(records / 1.175), seed=seed), folder)
+        print(f"generated {folder} in {time.perf_counter() - start:.0f}s", flush=True)
+    return folder
