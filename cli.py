@@ -27,15 +27,22 @@ def _settings(home: Optional[Path], **extra):
 def nightly(registry: Optional[Path] = typer.Option(None, help="组织库导出（csv/xlsx），默认使用内置样例"),
             activities: Optional[Path] = typer.Option(None, help="活动导出（csv/xlsx），默认使用内置样例"),
             home: Optional[Path] = HOME,
-            full: bool = typer.Option(True, "--full/--incremental", help="全量运行（目前总是全量）")):
+            full: bool = typer.Option(True, "--full/--incremental", help="全量运行（目前总是全量）"),
+            dask_address: Optional[str] = typer.Option(None, "--dask-address",
+                                                       help="在已有的 Dask 集群上运行配对打分，例如 tcp://10.0.0.5:8786")):
     """运行夜间清洗流程：读入 → 校验 → 规范化 → 查重 → 层级重建 → 可见性 → 发布。"""
     from core.sources import InputRejected
-    from flows.environment import configure_prefect
+    from flows.environment import configure_prefect, ensure_prefect_server
 
     settings = _settings(home, registry=registry, activities=activities)
     configure_prefect(settings.home)
+    address = dask_address or settings.dask_address
+    if address:
+        console.print(f"Dask 集群：{address}；Prefect 服务器：{ensure_prefect_server(settings.home)}")
     with console.status("正在启动 Prefect 并运行夜间流程……"):
-        from flows.nightly import nightly as nightly_flow
+        from flows.nightly import nightly as nightly_flow, with_dask
+        if address:
+            nightly_flow = with_dask(address)
         try:
             result = nightly_flow(registry=str(settings.registry), activities=str(settings.activities),
                                   home=str(settings.home), full=full)
@@ -48,6 +55,26 @@ def nightly(registry: Optional[Path] = typer.Option(None, help="组织库导出�
             _print_last_report(settings)
             raise typer.Exit(1)
     _print_summary(result)
+
+
+@app.command()
+def schedule(cron: Optional[str] = typer.Option(None, help="cron 表达式（默认 0 2 * * *，每天凌晨两点）"),
+             timezone: Optional[str] = typer.Option(None, help="时区（默认 Asia/Shanghai）"),
+             registry: Optional[Path] = typer.Option(None, help="每次运行读取的组织库导出"),
+             activities: Optional[Path] = typer.Option(None, help="每次运行读取的活动导出"),
+             home: Optional[Path] = HOME):
+    """按 cron 定时运行夜间流程（Prefect 的调度；没有配置 Prefect 服务器时自动启动一个）。"""
+    from flows.environment import configure_prefect, ensure_prefect_server
+
+    settings = _settings(home, registry=registry, activities=activities)
+    configure_prefect(settings.home)
+    url = ensure_prefect_server(settings.home)
+    from flows.nightly import serve_schedule
+
+    cron, timezone = cron or settings.schedule_cron, timezone or settings.schedule_timezone
+    console.print(f"定时：{cron}（{timezone}）；Prefect 界面：{url.removesuffix('/api')}")
+    console.print("手动触发一次：[bold]prefect deployment run 'nightly/nightly'[/]；按 Ctrl+C 停止定时。")
+    serve_schedule(settings, cron, timezone)
 
 
 def _print_last_report(settings) -> None:

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     schedule_timezone: str = Field("Asia/Shanghai", description="timezone of the nightly schedule")
     dask_address: str = Field("", description="Dask scheduler address for the heavy stages; empty runs in-process")
     task_retries: int = Field(2, description="retries of the I/O tasks of the nightly flow")
+    scoring_chunks: int = Field(8, description="shares the candidate pairs are scored in (tasks; Dask workers)")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

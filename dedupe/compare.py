@@ -76,6 +76,15 @@ class HeadPlaces:
         self.prefecture = dict(zip(known["region_best"], known["prefecture_best"]))
         self.province = dict(zip(known["region_best"], known["province_best"]))
 
+    def subset(self, heads: set[str], codes: set[str]) -> "HeadPlaces":
+        """The same facts for the given heads and places only (what one scoring chunk needs)."""
+        out = HeadPlaces.__new__(HeadPlaces)
+        out.places = {h: self.places[h] for h in heads if h in self.places}
+        codes = ({c for h in out.places for c in out.places[h]} | codes) & self.prefecture.keys()
+        out.prefecture = {c: self.prefecture[c] for c in codes}
+        out.province = {c: self.province[c] for c in codes}
+        return out
+
     def _inside(self, outer: str, code: str) -> bool:
         if outer == code:
             return True
@@ -182,13 +191,43 @@ def compare_records(l: dict, r: dict, heads: HeadPlaces) -> Verdict:
     return verdict(sim * factor * cat_factor, sim, note)
 
 
-def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+@dataclass
+class ScoringChunk:
+    """A share of the candidate pairs with just the records and head places it needs (for workers)."""
+    records: pd.DataFrame  # the rows the pairs refer to, indexed by their rid
+    pairs: pd.DataFrame  # rid_l, rid_r (global rids)
+    heads: HeadPlaces
+
+
+def split_for_scoring(records: pd.DataFrame, pairs: pd.DataFrame, n_chunks: int) -> list[ScoringChunk]:
+    """Cut the pairs into ``n_chunks`` shares, each carrying only what scoring it needs."""
+    heads = HeadPlaces(records)
+    chunks = []
+    for part in np.array_split(np.arange(len(pairs)), max(n_chunks, 1)):
+        p = pairs.iloc[part]
+        rids = np.unique(np.concatenate([p["rid_l"].to_numpy(), p["rid_r"].to_numpy()]))
+        sub = records.iloc[rids].set_axis(rids)
+        chunks.append(ScoringChunk(sub, p.reset_index(drop=True),
+                                   heads.subset(set(sub["name_head"]), set(sub["region_best"]))))
+    return chunks
+
+
+def score_chunk(chunk: ScoringChunk) -> pd.DataFrame:
+    """``score_pairs`` of one chunk; rids stay global so the shares concatenate."""
+    local = {rid: i for i, rid in enumerate(chunk.records.index)}
+    pairs = pd.DataFrame({"rid_l": chunk.pairs["rid_l"].map(local), "rid_r": chunk.pairs["rid_r"].map(local)})
+    out = score_pairs(chunk.records.reset_index(drop=True), pairs, chunk.heads)
+    out["rid_l"], out["rid_r"] = chunk.pairs["rid_l"].to_numpy(), chunk.pairs["rid_r"].to_numpy()
+    return out
+
+
+def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | None = None) -> pd.DataFrame:
     """Scored pairs: ``org_id_l, org_id_r, rid_l, rid_r, score, head_similarity, name_place, place, category, note``."""
     cols = ["name_head", "name_suffix", "name_region_code", "name_region_level", "name_prefecture",
             "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category",
             "place_token", "national", "place_candidates"]
     rows = records[cols].to_dict("records")
-    heads = HeadPlaces(records)
+    heads = heads or HeadPlaces(records)
     out = [compare_records(rows[a], rows[b], heads) for a, b in zip(pairs["rid_l"], pairs["rid_r"])]
     ids = records["org_id"].to_numpy()
     rl, rr = pairs["rid_l"].to_numpy(), pairs["rid_r"].to_numpy()

@@ -35,7 +35,17 @@ def resolve_duplicates(records: pd.DataFrame, *, auto_threshold: float, review_t
                        ) -> Resolution:
     """Find duplicates among prepared records; ``decisions`` are people's ``match``/``distinct`` facts."""
     pairs, stats = block_pairs(records, max_block_size)
-    scored = score_pairs(records, pairs)
+    return settle_duplicates(records, score_pairs(records, pairs), stats, auto_threshold=auto_threshold,
+                             review_threshold=review_threshold, decisions=decisions,
+                             activity_counts=activity_counts, previous_canonical=previous_canonical)
+
+
+def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, *, auto_threshold: float,
+                      review_threshold: float, decisions: pd.DataFrame | None = None,
+                      activity_counts: pd.Series | None = None, previous_canonical: set[str] | None = None
+                      ) -> Resolution:
+    """From scored pairs to clusters, survivors, the id map and the suggestions."""
+    stats = dict(stats)
     rid_of = {o: i for i, o in enumerate(records["org_id"])}
     roots, edges, review = cluster_pairs(len(records), scored, auto_threshold, review_threshold,
                                          _decision_rids(decisions, "match", rid_of),

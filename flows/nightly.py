@@ -35,6 +35,27 @@ def _stage(name: str, timings: dict):
         logger.info("阶段结束 stage=%s seconds=%.2f", name, timings[name])
 
 
+def schedule_of(cron: str, timezone: str):
+    """The Prefect schedule of the nightly run (a plain ``cron=`` would lose the timezone)."""
+    from prefect.schedules import Cron
+
+    return Cron(cron, timezone=timezone)
+
+
+def serve_schedule(settings, cron: str, timezone: str) -> None:
+    """Register deployment ``nightly/nightly`` and run it on the schedule (blocks; needs a real server)."""
+    nightly.serve(name="nightly", schedules=[schedule_of(cron, timezone)],
+                  parameters={"registry": str(settings.registry), "activities": str(settings.activities),
+                              "home": str(settings.home)})
+
+
+def with_dask(address: str):
+    """The nightly flow with its heavy stages on an existing Dask cluster (prefect-dask)."""
+    from prefect_dask import DaskTaskRunner
+
+    return nightly.with_options(task_runner=DaskTaskRunner(address=address))
+
+
 @flow(name="nightly", log_prints=False)
 def nightly(registry: str | None = None, activities: str | None = None, home: str | None = None,
             full: bool = True) -> dict:
@@ -71,8 +92,12 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             live = store.live_snapshot()
             previous = set(live.frame("id_map")["canonical_org_id"]) if live else set()
             decisions = store.decisions_frame()
-            res = tasks.find_duplicates(records, acts, decisions, previous, settings.auto_merge_threshold,
-                                        settings.review_threshold, settings.max_block_size)
+            # pair scoring is the heavy part: one task per share, run by the flow's task runner
+            # (threads in-process, or the workers of a Dask cluster with --dask-address)
+            chunks, stats = tasks.candidate_chunks(records, settings.max_block_size, settings.scoring_chunks)
+            scored = [f.result() for f in tasks.score_share.map(chunks)]
+            res = tasks.settle(records, scored, stats, acts, decisions, previous, settings.auto_merge_threshold,
+                               settings.review_threshold)
             report["resolution"] = res
         with _stage("hierarchy", timings):
             orgs, changes = tasks.rebuild_hierarchy(records, res.id_map)

@@ -12,7 +12,9 @@ from core.quality import validate_raw_activities, validate_raw_registry, validat
 from core.records import prepare_activities, prepare_registry
 from core.regions import default_regions
 from core.sources import RawTable, read_table
-from dedupe.resolve import Resolution, resolve_duplicates
+from dedupe.blocking import block_pairs
+from dedupe.compare import ScoringChunk, score_chunk, split_for_scoring
+from dedupe.resolve import Resolution, resolve_duplicates, settle_duplicates
 from hierarchy.build import build_organizations, to_graph
 from hierarchy.changes import parent_changes
 from hierarchy.repair import repair_parents
@@ -59,10 +61,32 @@ def normalise(registry: Checked, activities: Checked) -> tuple[pd.DataFrame, pd.
 def find_duplicates(records: pd.DataFrame, activities: pd.DataFrame, decisions: pd.DataFrame,
                     previous_canonical: set[str], auto_threshold: float, review_threshold: float,
                     max_block_size: int) -> Resolution:
+    """The whole duplicate stage in one task (used by the benchmarks and the in-process path)."""
     counts = activities["org_id"].value_counts()
     return resolve_duplicates(records, auto_threshold=auto_threshold, review_threshold=review_threshold,
                               max_block_size=max_block_size, decisions=decisions, activity_counts=counts,
                               previous_canonical=previous_canonical)
+
+
+@frame_task
+def candidate_chunks(records: pd.DataFrame, max_block_size: int, n_chunks: int) -> tuple[list[ScoringChunk], dict]:
+    pairs, stats = block_pairs(records, max_block_size)
+    return split_for_scoring(records, pairs, n_chunks), stats
+
+
+@frame_task
+def score_share(chunk: ScoringChunk) -> pd.DataFrame:
+    return score_chunk(chunk)
+
+
+@frame_task
+def settle(records: pd.DataFrame, scored: list[pd.DataFrame], stats: dict, activities: pd.DataFrame,
+           decisions: pd.DataFrame, previous_canonical: set[str], auto_threshold: float,
+           review_threshold: float) -> Resolution:
+    return settle_duplicates(records, pd.concat(scored, ignore_index=True), stats, auto_threshold=auto_threshold,
+                             review_threshold=review_threshold, decisions=decisions,
+                             activity_counts=activities["org_id"].value_counts(),
+                             previous_canonical=previous_canonical)
 
 
 @frame_task
