@@ -27,7 +27,7 @@ def _settings(home: Optional[Path], **extra):
 def nightly(registry: Optional[Path] = typer.Option(None, help="组织库导出（csv/xlsx），默认使用内置样例"),
             activities: Optional[Path] = typer.Option(None, help="活动导出（csv/xlsx），默认使用内置样例"),
             home: Optional[Path] = HOME,
-            full: bool = typer.Option(True, "--full/--incremental", help="全量运行（目前总是全量）"),
+            full: bool = typer.Option(False, "--full", help="全量运行：不复用上次快照中未变的记录和配对得分"),
             dask_address: Optional[str] = typer.Option(None, "--dask-address",
                                                        help="在已有的 Dask 集群上运行配对打分，例如 tcp://10.0.0.5:8786")):
     """运行夜间清洗流程：读入 → 校验 → 规范化 → 查重 → 层级重建 → 可见性 → 发布。"""

@@ -1,6 +1,7 @@
 """Typed, normalised record frames built from checked exports (what every later stage reads)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from core.normalise import split_name
@@ -82,3 +83,50 @@ def prepare_activities(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFram
     f["region_code"] = [regions.resolve(c) or "" for c in f["region_code"]]
     f["start_date"] = parse_dates(f["start_date"])
     return f.reset_index(drop=True)
+
+
+FINGERPRINT_COLUMNS = ["org_id", "name", "category", "region_code", "region", "parent_id", "certified", "created_at",
+                       "updated_at"]
+
+
+def fingerprints(clean: pd.DataFrame) -> pd.Series:
+    """A hash of each raw record's contract columns: equal means nothing about the record changed."""
+    return pd.util.hash_pandas_object(clean[FINGERPRINT_COLUMNS], index=False).astype("uint64")
+
+
+def pipeline_fingerprint() -> str:
+    """What prepared records and pair scores depend on besides the input: the reference data and the
+    code that normalises and compares. A snapshot made by another version is not reused."""
+    import hashlib
+    from pathlib import Path
+
+    from core.config import PROJECT_ROOT, REFERENCE_DIR
+
+    h = hashlib.sha256()
+    files = sorted(REFERENCE_DIR.glob("*.csv")) + [PROJECT_ROOT / p for p in (
+        "core/normalise.py", "core/regions.py", "core/records.py", "core/typos.py", "dedupe/compare.py",
+        "dedupe/blocking.py")]
+    for f in files:
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def prepare_changed(clean: pd.DataFrame, regions: RegionTable, previous: pd.DataFrame | None
+                    ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Prepared records for ``clean``, reusing ``previous`` prepared rows whose fingerprint is unchanged.
+
+    Returns the records (in ``clean``'s order) and a mask of the rows that are new or changed.
+    """
+    prints = fingerprints(clean)
+    if previous is None or "fingerprint" not in previous.columns:
+        out = prepare_registry(clean, regions)
+        out["fingerprint"] = prints.to_numpy()
+        return out, np.ones(len(out), dtype=bool)
+    known = previous.drop_duplicates("org_id").set_index("org_id")
+    same = clean["org_id"].map(known["fingerprint"]).to_numpy() == prints.to_numpy()
+    fresh = prepare_registry(clean[~same], regions)
+    fresh["fingerprint"] = prints[~same].to_numpy()
+    columns = [c for c in fresh.columns if c == "org_id" or c in known.columns]
+    kept = known.loc[clean["org_id"][same]].reset_index()[columns]
+    out = pd.concat([kept.set_axis(np.flatnonzero(same)), fresh[columns].set_axis(np.flatnonzero(~same))]).sort_index()
+    return out.reset_index(drop=True), ~same

@@ -28,7 +28,7 @@ def suggestions_with_status(suggestions: pd.DataFrame, decisions: pd.DataFrame) 
 RECORD_COLUMNS = ["org_id", "name", "category", "region_code", "region", "parent_id", "certified", "created_at",
                   "name_norm", "name_key", "name_head", "name_suffix", "name_region_code", "name_region_level",
                   "name_province", "name_prefecture", "region_text", "place_token", "region_best", "region_level",
-                  "province_best", "prefecture_best", "national", "place_candidates"]
+                  "province_best", "prefecture_best", "national", "place_candidates", "fingerprint"]
 
 
 def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, roll, decisions) -> dict:
@@ -43,6 +43,7 @@ def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, 
             on="activity_id", how="left"),
         "records": records[RECORD_COLUMNS],
         "rollup": roll, "parent_changes": changes, "province_gains": gains,
+        "pairs": res.scored.drop(columns=["rid_l", "rid_r"]),
     }
 
 

@@ -69,6 +69,12 @@ class Snapshot:
     def frame(self, name: str) -> pd.DataFrame:
         return pd.read_parquet(self.path / f"{name}.parquet")
 
+    def has(self, name: str) -> bool:
+        return (self.path / f"{name}.parquet").exists()
+
+    def meta(self) -> dict:
+        return self.frame("meta").iloc[0].to_dict() if self.has("meta") else {}
+
 
 class Store:
     def __init__(self, home: Path, url: str):

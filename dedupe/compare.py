@@ -203,7 +203,9 @@ def split_for_scoring(records: pd.DataFrame, pairs: pd.DataFrame, n_chunks: int)
     """Cut the pairs into ``n_chunks`` shares, each carrying only what scoring it needs."""
     heads = HeadPlaces(records)
     chunks = []
-    for part in np.array_split(np.arange(len(pairs)), max(n_chunks, 1)):
+    for part in np.array_split(np.arange(len(pairs)), max(min(n_chunks, len(pairs)), 1)):
+        if not len(part):
+            continue
         p = pairs.iloc[part]
         rids = np.unique(np.concatenate([p["rid_l"].to_numpy(), p["rid_r"].to_numpy()]))
         sub = records.iloc[rids].set_axis(rids)

@@ -12,11 +12,15 @@ from prefect import flow, get_run_logger
 
 from core.config import load_settings
 from core.quality import ValidationOutcome
+from core.records import pipeline_fingerprint
 from core.snapshot import snapshot_frames
 from core.sources import InputRejected
 from core.store import open_store
 from flows import tasks
 from flows.publishing import publish_artifacts, write_run_report
+
+
+PIPELINE = pipeline_fingerprint()
 
 
 class SnapshotRejected(Exception):
@@ -58,7 +62,7 @@ def with_dask(address: str):
 
 @flow(name="nightly", log_prints=False)
 def nightly(registry: str | None = None, activities: str | None = None, home: str | None = None,
-            full: bool = True) -> dict:
+            full: bool = False) -> dict:
     """Run the whole nightly job; returns a summary (run id, status, counts, report path)."""
     settings = load_settings(home=home, registry=registry, activities=activities)
     logger = get_run_logger()
@@ -86,16 +90,22 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             if share > settings.quarantine_max_share:
                 raise InputRejected(f"{raw_reg.path}: {share:.0%} 的行被隔离（上限 {settings.quarantine_max_share:.0%}），"
                                     f"很可能导出了错误的文件或列错位。请查看 {report['quarantine_path']} 中的原因。")
+        live = store.live_snapshot()
+        reuse = not full and live is not None and live.has("pairs") and live.meta().get("pipeline") == PIPELINE
+        report["incremental"] = reuse
         with _stage("normalise", timings):
-            records, acts = tasks.normalise(reg_ck, act_ck)
+            previous_records = live.frame("records") if reuse else None
+            records, acts, changed = tasks.normalise(reg_ck, act_ck, previous_records)
         with _stage("duplicates", timings):
-            live = store.live_snapshot()
             previous = set(live.frame("id_map")["canonical_org_id"]) if live else set()
             decisions = store.decisions_frame()
             # pair scoring is the heavy part: one task per share, run by the flow's task runner
-            # (threads in-process, or the workers of a Dask cluster with --dask-address)
-            chunks, stats = tasks.candidate_chunks(records, settings.max_block_size, settings.scoring_chunks)
-            scored = [f.result() for f in tasks.score_share.map(chunks)]
+            # (threads in-process, or the workers of a Dask cluster with --dask-address); an
+            # incremental run scores only what changed and reuses the last run's other scores
+            chunks, stats, reused = tasks.candidate_chunks(
+                records, settings.max_block_size, settings.scoring_chunks, changed if reuse else None,
+                previous_records, live.frame("pairs") if reuse else None)
+            scored = [reused] + [f.result() for f in tasks.score_share.map(chunks)]
             res = tasks.settle(records, scored, stats, acts, decisions, previous, settings.auto_merge_threshold,
                                settings.review_threshold)
             report["resolution"] = res
@@ -111,6 +121,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             if not outcome.success:
                 raise SnapshotRejected("重建的快照未通过校验：" + "、".join(outcome.failed))
         frames = snapshot_frames(records, acts, res, orgs, changes, visibility, gains, roll, decisions)
+        frames["meta"] = pd.DataFrame([{"pipeline": PIPELINE, "incremental": reuse}])
         counts = {
             "registry_rows": len(raw_reg.frame) + len(raw_reg.unparsable), "registry_kept": len(records),
             "registry_quarantined": len(reg_ck.quarantine),

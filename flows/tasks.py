@@ -3,17 +3,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from core.checks import Checked, check_activities, check_registry
 from core.quality import validate_raw_activities, validate_raw_registry, validate_snapshot
-from core.records import prepare_activities, prepare_registry
+from core.records import prepare_activities, prepare_changed
 from core.regions import default_regions
 from core.sources import RawTable, read_table
 from dedupe.blocking import block_pairs
 from dedupe.compare import ScoringChunk, score_chunk, split_for_scoring
+from dedupe.incremental import split_reusable
 from dedupe.resolve import Resolution, resolve_duplicates, settle_duplicates
 from hierarchy.build import build_organizations, to_graph
 from hierarchy.changes import parent_changes
@@ -52,9 +54,12 @@ def validate_inputs(raw_registry: RawTable, registry: Checked, raw_activities: R
 
 
 @frame_task
-def normalise(registry: Checked, activities: Checked) -> tuple[pd.DataFrame, pd.DataFrame]:
+def normalise(registry: Checked, activities: Checked, previous_records: pd.DataFrame | None = None
+              ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Prepared records (unchanged ones taken from ``previous_records``), activities, and the changed mask."""
     regions = default_regions()
-    return prepare_registry(registry.clean, regions), prepare_activities(activities.clean, regions)
+    records, changed = prepare_changed(registry.clean, regions, previous_records)
+    return records, prepare_activities(activities.clean, regions), changed
 
 
 @frame_task
@@ -69,9 +74,17 @@ def find_duplicates(records: pd.DataFrame, activities: pd.DataFrame, decisions: 
 
 
 @frame_task
-def candidate_chunks(records: pd.DataFrame, max_block_size: int, n_chunks: int) -> tuple[list[ScoringChunk], dict]:
+def candidate_chunks(records: pd.DataFrame, max_block_size: int, n_chunks: int, changed: np.ndarray | None = None,
+                     previous_records: pd.DataFrame | None = None, previous_scored: pd.DataFrame | None = None
+                     ) -> tuple[list[ScoringChunk], dict, pd.DataFrame]:
+    """Candidate pairs cut into shares to score, and the previous scores that still hold (incremental)."""
     pairs, stats = block_pairs(records, max_block_size)
-    return split_for_scoring(records, pairs, n_chunks), stats
+    reused = pd.DataFrame()
+    if previous_scored is not None and changed is not None:
+        reused, pairs = split_reusable(records, pairs, changed, previous_records, previous_scored)
+    stats.update(changed_records=int(changed.sum()) if changed is not None else len(records),
+                 pairs_scored=len(pairs), pairs_reused=len(reused))
+    return split_for_scoring(records, pairs, n_chunks), stats, reused
 
 
 @frame_task

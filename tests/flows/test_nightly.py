@@ -66,7 +66,7 @@ def test_same_input_gives_the_same_snapshot(first_run):
 
 
 STAGES = [("ingest", "flows.tasks.read_table"), ("validate_input", "flows.tasks.check_registry"),
-          ("normalise", "flows.tasks.prepare_registry"), ("duplicates", "flows.tasks.resolve_duplicates"),
+          ("normalise", "flows.tasks.prepare_changed"), ("duplicates", "flows.tasks.settle_duplicates"),
           ("hierarchy", "flows.tasks.repair_parents"), ("visibility", "flows.tasks.assign_activities"),
           ("validate_result", "flows.tasks.validate_snapshot"), ("publish", "core.store.Store.publish")]
 
@@ -99,3 +99,29 @@ def test_rejected_input_says_why_and_keeps_the_snapshot(first_run, tmp_path):
         run(home, registry=bad)
     store = open_store(load_settings(home=home))
     assert store.recent_runs(1)[0]["status"] == "rejected" and store.live_snapshot() is not None
+
+
+def test_an_incremental_run_equals_a_full_run(first_run, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(first_run[0], home, ignore=shutil.ignore_patterns("prefect"))
+    registry = pd.read_csv(SAMPLE / "registry.csv", dtype=str, keep_default_na=False)
+    changed = registry.sample(frac=0.03, random_state=1).index
+    registry.loc[changed[:40], "name"] = registry.loc[changed[:40], "name"] + "（新）"
+    expected = 40 + int((registry.loc[changed[40:80], "region_code"] != "").sum()) + 10
+    registry.loc[changed[40:80], "region_code"] = ""
+    registry = pd.concat([registry.drop(changed[80:90]), registry.loc[changed[80:90]].assign(
+        org_id=lambda d: d["org_id"] + "9")]).sample(frac=1.0, random_state=2)  # new ids, rows reordered
+    path = tmp_path / "registry.csv"
+    registry.to_csv(path, index=False)
+    incremental = run(home, registry=path)
+    store = open_store(load_settings(home=home))
+    inc = store.live_snapshot()
+    assert inc.meta()["incremental"] and incremental["dedupe"]["pairs_reused"] > 0
+    assert incremental["dedupe"]["changed_records"] == expected
+    full = nightly(registry=str(path), activities=str(SAMPLE / "activities.csv"), home=str(home), full=True)
+    assert full["dedupe"]["pairs_reused"] == 0
+    whole = store.live_snapshot()
+    for name in ("id_map", "organizations", "merge_suggestions", "activity_visibility"):
+        a, b = inc.frame(name), whole.frame(name)
+        key = a.columns[0]
+        pd.testing.assert_frame_equal(a.sort_values(key, ignore_index=True), b.sort_values(key, ignore_index=True))
