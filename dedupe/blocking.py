@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 
 MIN_DELETION_HEAD = 4
+COMMON_HEAD_PLACES = 3  # a head found in more prefectures than this is a common one
 MAX_DELETION_HEAD = 16
 
 
-def head_keys(head: str, suffix: str, place: str) -> set[str]:
+def head_keys(head: str, suffix: str, place: str, common: bool = False) -> set[str]:
     """Blocking keys of one record.
 
     >>> sorted(head_keys("第一中学", "", ""))
@@ -27,7 +28,9 @@ def head_keys(head: str, suffix: str, place: str) -> set[str]:
     if not head:
         return {f"p:{suffix}|{place}"} if (suffix or place) else set()
     keys = {f"h:{head}"}
-    if MIN_DELETION_HEAD <= len(head) <= MAX_DELETION_HEAD:
+    # a common head (第一中学 in hundreds of places) is typed correctly far more often than it meets
+    # its own typo; its one-deletion variants would only pair 第一中学 with 第二中学 everywhere
+    if not common and MIN_DELETION_HEAD <= len(head) <= MAX_DELETION_HEAD:
         keys.add(f"d:{head}")
         keys.update(f"d:{head[:i]}{head[i + 1:]}" for i in range(len(head)))
     return keys
@@ -49,10 +52,12 @@ def place_key(token: str, head: str, suffix: str) -> str | None:
 def record_keys(records: pd.DataFrame) -> pd.DataFrame:
     """Long frame ``(key, rid)`` of every record's blocking keys (rid = row position)."""
     place = records["name_region_code"].where(records["name_region_code"] != "", records["region_text"])
+    spread = records[records["prefecture_best"] != ""].groupby("name_head")["prefecture_best"].nunique()
+    common = set(spread[spread > COMMON_HEAD_PLACES].index)
     keys, rids = [], []
-    for rid, (h, s, p, t) in enumerate(zip(records["name_head"], records["name_suffix"], place,
-                                            records["place_token"])):
-        own = head_keys(h, s, p)
+    for rid, (h, s, p, t) in enumerate(zip(records["name_head"].tolist(), records["name_suffix"].tolist(),
+                                            place.tolist(), records["place_token"].tolist())):
+        own = head_keys(h, s, p, h in common)
         tk = place_key(t, h, s)
         if tk:
             own.add(tk)
@@ -81,6 +86,17 @@ def _split_large(long: pd.DataFrame, records: pd.DataFrame, max_size: int) -> tu
     return small, skipped
 
 
+def places_agree(records: pd.DataFrame, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """False where both records have a place and neither place contains the other (two counties,
+    two provinces): such pairs can only score 0, so they are not scored at all (vectorised)."""
+    code = records["region_best"].to_numpy()
+    pref = records["prefecture_best"].to_numpy()
+    prov = records["province_best"].to_numpy()
+    ca, cb = code[a], code[b]
+    return ((ca == "") | (cb == "") | (ca == cb) | (pref[a] == cb) | (prov[a] == cb) | (pref[b] == ca)
+            | (prov[b] == ca))
+
+
 def block_pairs(records: pd.DataFrame, max_block_size: int = 100,
                 changed: np.ndarray | None = None) -> tuple[pd.DataFrame, dict]:
     """Candidate pairs ``(rid_l, rid_r)`` with ``rid_l < rid_r``, no repeats, and blocking stats.
@@ -97,7 +113,8 @@ def block_pairs(records: pd.DataFrame, max_block_size: int = 100,
     merged = merged[merged["rid_l"] < merged["rid_r"]]
     if changed is not None:
         merged = merged[changed[merged["rid_l"].to_numpy()] | changed[merged["rid_r"].to_numpy()]]
-    pairs = merged[["rid_l", "rid_r"]].drop_duplicates().reset_index(drop=True)
+    pairs = merged[["rid_l", "rid_r"]].drop_duplicates()
+    pairs = pairs[places_agree(records, pairs["rid_l"].to_numpy(), pairs["rid_r"].to_numpy())].reset_index(drop=True)
     stats = {"records": len(records), "keys": int(long["key"].nunique()), "pairs": len(pairs),
              "pairs_per_record": round(len(pairs) / max(len(records), 1), 3),
              "unblocked_in_oversized_blocks": skipped}

@@ -43,8 +43,32 @@ def _conflicts(a: set[int], b: set[int], cannot: dict[int, set[int]]) -> bool:
     return any(cannot.get(x, set()) & large for x in small)
 
 
+class _Places:
+    """The places of each cluster, so two clusters in places that exclude each other are never joined
+    (pairs in conflicting places are not even scored, so the scores alone cannot tell)."""
+
+    def __init__(self, code: np.ndarray, prefecture: np.ndarray, province: np.ndarray):
+        self.code = code
+        self.up = {c: {p, v} - {""} for c, p, v in zip(code, prefecture, province) if c}
+        self.of: dict[int, set[str]] = {}
+
+    def codes(self, root: int) -> set[str]:
+        return self.of.get(root, {self.code[root]} - {""})
+
+    def conflict(self, ra: int, rb: int) -> bool:
+        for a in self.codes(ra):
+            for b in self.codes(rb):
+                if a != b and a not in self.up.get(b, ()) and b not in self.up.get(a, ()):
+                    return True
+        return False
+
+    def join(self, ra: int, rb: int, root: int) -> None:
+        self.of[root] = self.codes(ra) | self.codes(rb)
+
+
 def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, review_threshold: float,
-                  must_link: pd.DataFrame | None = None, cannot_link: pd.DataFrame | None = None
+                  must_link: pd.DataFrame | None = None, cannot_link: pd.DataFrame | None = None,
+                  places: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                   ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
     """Cluster records ``0..n-1``.
 
@@ -68,10 +92,18 @@ def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, r
         if cannot_link is not None and len(cannot_link) else set()
 
     clusters = _Clusters(n_records)
+    where = _Places(*places) if places is not None else None
+
+    def union(a: int, b: int) -> None:
+        ra, rb = clusters.find(a), clusters.find(b)
+        clusters.union(a, b)
+        if where is not None:
+            where.join(ra, rb, clusters.find(a))
+
     joined = []
     if must_link is not None and len(must_link):
         for a, b in must_link[["rid_l", "rid_r"]].itertuples(index=False):
-            clusters.union(int(a), int(b))
+            union(int(a), int(b))
             joined.append((int(a), int(b), 1.0, "reviewed"))
     candidates = scored[scored["score"] >= review_threshold].sort_values(
         ["score", "rid_l", "rid_r"], ascending=[False, True, True])
@@ -83,8 +115,9 @@ def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, r
         ra, rb = clusters.find(a), clusters.find(b)
         if ra == rb:
             continue
-        if score >= auto_threshold and not _conflicts(clusters.group(ra), clusters.group(rb), cannot):
-            clusters.union(a, b)
+        if score >= auto_threshold and not _conflicts(clusters.group(ra), clusters.group(rb), cannot) \
+                and not (where is not None and where.conflict(ra, rb)):
+            union(a, b)
             joined.append((a, b, float(score), "auto"))
         else:
             review.append((a, b, float(score)))

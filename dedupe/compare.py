@@ -228,11 +228,13 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
     cols = ["name_head", "name_suffix", "name_region_code", "name_region_level", "name_prefecture",
             "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category",
             "place_token", "national", "place_candidates"]
-    rows = records[cols].to_dict("records")
     heads = heads or HeadPlaces(records)
-    out = [compare_records(rows[a], rows[b], heads) for a, b in zip(pairs["rid_l"], pairs["rid_r"])]
-    ids = records["org_id"].to_numpy()
     rl, rr = pairs["rid_l"].to_numpy(), pairs["rid_r"].to_numpy()
+    used = np.unique(np.concatenate([rl, rr])) if len(pairs) else np.array([], dtype=np.int64)
+    columns = [records[c].to_numpy()[used].tolist() for c in cols]
+    rows = dict(zip(used.tolist(), (dict(zip(cols, values)) for values in zip(*columns))))
+    out = [compare_records(rows[a], rows[b], heads) for a, b in zip(rl.tolist(), rr.tolist())]
+    ids = records["org_id"].to_numpy()
     return pd.DataFrame({
         "org_id_l": ids[rl], "org_id_r": ids[rr], "rid_l": rl, "rid_r": rr,
         "score": np.array([v.score for v in out], dtype=float),

@@ -49,7 +49,9 @@ def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, 
     rid_of = {o: i for i, o in enumerate(records["org_id"])}
     roots, edges, review = cluster_pairs(len(records), scored, auto_threshold, review_threshold,
                                          _decision_rids(decisions, "match", rid_of),
-                                         _decision_rids(decisions, "distinct", rid_of))
+                                         _decision_rids(decisions, "distinct", rid_of),
+                                         tuple(records[c].to_numpy() for c in ("region_best", "prefecture_best",
+                                                                               "province_best")))
     survivor = choose_survivors(records, roots, activity_counts, previous_canonical)
     how = how_merged(len(records), edges, survivor)
     ids = records["org_id"].to_numpy()

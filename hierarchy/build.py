@@ -88,22 +88,22 @@ def merge_regions(regions: RegionTable, codes: list[str]) -> str:
     return best
 
 
-def _organization(regions: RegionTable, canon: dict, cid: str, g: pd.DataFrame) -> dict:
-    s = g.iloc[0]
-    region = merge_regions(regions, g["region_best"].tolist())
+def _organization(regions: RegionTable, canon: dict, cid: str, g: dict[str, list]) -> dict:
+    """One merged unit from its records' columns (lists, survivor first)."""
+    region = merge_regions(regions, g["region_best"])
     says = next((c for c in (name_category(k, h, x, int(lv)) for k, h, x, lv in
                              zip(g["name_key"], g["name_head"], g["name_suffix"], g["name_region_level"])) if c), None)
-    category = choose_category(says, g["category"].tolist(), s["name_key"], s["name_suffix"], bool(region),
-                               bool(s["name_region_level"]))
-    name = display_name(s["name_norm"]) or s["name"]
-    aliases = sorted({n.replace("|", "/") for n in g["name"]} - {name, ""})
+    category = choose_category(says, g["category"], g["name_key"][0], g["name_suffix"][0], bool(region),
+                               bool(g["name_region_level"][0]))
+    name = display_name(g["name_norm"][0]) or g["name"][0]
+    aliases = sorted({n.strip().replace("|", "/") for n in g["name"]} - {name, ""})
     raw_parents = [p for p in g["parent_id"] if p]
     declared = [canon.get(p, p) for p in raw_parents]
     return {
         "org_id": cid, "name": name, "category": category, "region_code": region,
         "declared_parents": [p for p, _ in Counter(d for d in declared if d != cid).most_common()],
         "raw_parents": raw_parents, "aliases": "|".join(aliases),
-        "certified": bool(g["certified"].any()), "members": len(g),
+        "certified": bool(any(g["certified"])), "members": len(g["name"]),
     }
 
 
@@ -132,9 +132,13 @@ def build_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: Re
         "certified": single["certified"].to_numpy().astype(bool), "members": 1,
     })
     multi = f[size > 1].assign(is_survivor=lambda d: d["org_id"] == d["canonical"])
-    multi = multi.sort_values(["canonical", "is_survivor"], ascending=[True, False])
-    merged = pd.DataFrame([_organization(regions, canon, cid, g) for cid, g in multi.groupby("canonical", sort=False)],
-                          columns=singles.columns)
+    multi = multi.sort_values(["canonical", "is_survivor"], ascending=[True, False], ignore_index=True)
+    cols = ["name", "name_norm", "name_key", "name_head", "name_suffix", "name_region_level", "category",
+            "region_best", "parent_id", "certified"]
+    lists = {c: multi[c].tolist() for c in cols}
+    groups = multi.groupby("canonical", sort=False).indices
+    merged = pd.DataFrame([_organization(regions, canon, cid, {c: [lists[c][i] for i in idx] for c in cols})
+                           for cid, idx in groups.items()], columns=singles.columns)
     orgs = pd.concat([singles, merged], ignore_index=True).sort_values("org_id", ignore_index=True)
     orgs["region_level"] = [regions.level(r) if r else 0 for r in orgs["region_code"]]
     orgs["province_code"] = [regions.province(r) or "" if r else "" for r in orgs["region_code"]]
