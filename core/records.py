@@ -45,12 +45,12 @@ def prepare_registry(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
     f["region_code"] = [regions.resolve(c) or "" for c in f["region_code"]]
     text_cache: dict[tuple[str, str], str | None] = {}
     text_codes = []
-    for text, hint in zip(f["region"], f["region_code"]):
+    for text, hint in zip(f["region"].tolist(), f["region_code"].tolist()):
         key = (text, hint)
         if key not in text_cache:
             text_cache[key] = regions.parse(text, hint or None).code if text else None
         text_codes.append(text_cache[key])
-    parts = [split_name(n, h or t, regions) for n, h, t in zip(f["name"], f["region_code"], text_codes)]
+    parts = [split_name(n, h or t, regions) for n, h, t in zip(f["name"].tolist(), f["region_code"].tolist(), text_codes)]
     f["name_norm"] = [p.norm for p in parts]
     f["name_key"] = [p.key for p in parts]
     f["name_head"] = [p.head for p in parts]
@@ -63,10 +63,10 @@ def prepare_registry(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
     f["name_province"] = [regions.province(p.region_code) or "" for p in parts]
     f["name_prefecture"] = [regions.prefecture(p.region_code) or "" for p in parts]
     f["region_text_code"] = [c or "" for c in text_codes]
-    national = [_national(c, p) for c, p in zip(f["category"], parts)]
+    national = [_national(c, p) for c, p in zip(f["category"].tolist(), parts)]
     # a national unit's code is its office's district in Beijing, not a place it belongs to
     best = [None if nat else best_region(regions, p.region_code, t, d or None)
-            for nat, p, t, d in zip(national, parts, text_codes, f["region_code"])]
+            for nat, p, t, d in zip(national, parts, text_codes, f["region_code"].tolist())]
     f["national"] = national
     f["region_best"] = [b or "" for b in best]
     f["region_level"] = [regions.level(b) if b else 0 for b in best]

@@ -31,4 +31,4 @@ def explain_pair(l: dict, r: dict, pair: dict) -> str:
 def explain_pairs(records: pd.DataFrame, pairs: pd.DataFrame) -> list[str]:
     rows = records[["name_head", "name_suffix", "region_best"]].to_dict("records")
     return [explain_pair(rows[a], rows[b], p) for a, b, p in
-            zip(pairs["rid_l"], pairs["rid_r"], pairs.to_dict("records"))]
+            zip(pairs["rid_l"].tolist(), pairs["rid_r"].tolist(), pairs.to_dict("records"))]

@@ -25,7 +25,7 @@ def _decision_rids(decisions: pd.DataFrame | None, kind: str, rid_of: dict[str, 
     if decisions is None or decisions.empty:
         return pd.DataFrame(columns=["rid_l", "rid_r"])
     d = decisions[decisions["decision"] == kind]
-    pairs = [(rid_of[a], rid_of[b]) for a, b in zip(d["left_org_id"], d["right_org_id"]) if a in rid_of and b in rid_of]
+    pairs = [(rid_of[a], rid_of[b]) for a, b in zip(d["left_org_id"].tolist(), d["right_org_id"].tolist()) if a in rid_of and b in rid_of]
     return pd.DataFrame(pairs, columns=["rid_l", "rid_r"])
 
 

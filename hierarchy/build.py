@@ -114,21 +114,23 @@ def build_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: Re
     declared_parents (canonical ids, most frequent first), raw_parents (source ids), aliases,
     certified, members. Singletons (most of a registry) take the vectorised path.
     """
-    canon = dict(zip(id_map["source_org_id"], id_map["canonical_org_id"]))
+    canon = dict(zip(id_map["source_org_id"].tolist(), id_map["canonical_org_id"].tolist()))
     f = records.assign(canonical=records["org_id"].map(canon))
     size = f.groupby("canonical")["org_id"].transform("size")
     single = f[size == 1]
-    names = [display_name(n) or raw for n, raw in zip(single["name_norm"], single["name"])]
-    cats = [choose_category(name_category(k, h, x, int(lv)), [c], k, x, bool(r), bool(lv)) for k, h, x, lv, c, r in
-            zip(single["name_key"], single["name_head"], single["name_suffix"], single["name_region_level"],
-                single["category"], single["region_best"])]
+    names = [display_name(n) or raw for n, raw in zip(single["name_norm"].tolist(), single["name"].tolist())]
+    cols = [single[c].tolist() for c in ("name_key", "name_head", "name_suffix", "name_region_level", "category",
+                                         "region_best")]
+    cats = [choose_category(name_category(k, h, x, int(lv)), [c], k, x, bool(r), bool(lv))
+            for k, h, x, lv, c, r in zip(*cols)]
     singles = pd.DataFrame({
         "org_id": single["org_id"].to_numpy(), "name": names, "category": cats,
         "region_code": single["region_best"].to_numpy(),
         "declared_parents": [[canon.get(p, p)] if p and canon.get(p, p) != o else []
-                             for p, o in zip(single["parent_id"], single["org_id"])],
+                             for p, o in zip(single["parent_id"].tolist(), single["org_id"].tolist())],
         "raw_parents": [[p] if p else [] for p in single["parent_id"]],
-        "aliases": ["" if n == raw.strip() else raw.strip().replace("|", "/") for n, raw in zip(names, single["name"])],
+        "aliases": ["" if n == raw.strip() else raw.strip().replace("|", "/")
+                    for n, raw in zip(names, single["name"].tolist())],
         "certified": single["certified"].to_numpy().astype(bool), "members": 1,
     })
     multi = f[size > 1].assign(is_survivor=lambda d: d["org_id"] == d["canonical"])
@@ -149,6 +151,6 @@ def to_graph(orgs: pd.DataFrame, parent_col: str = "parent_id") -> nx.DiGraph:
     """Directed graph parent → child over canonical organizations (node attributes: the org columns)."""
     g = nx.DiGraph()
     g.add_nodes_from((o, {"category": c, "region_code": r}) for o, c, r in
-                     zip(orgs["org_id"], orgs["category"], orgs["region_code"]))
-    g.add_edges_from((p, o) for o, p in zip(orgs["org_id"], orgs[parent_col]) if p and p in g)
+                     zip(orgs["org_id"].tolist(), orgs["category"].tolist(), orgs["region_code"].tolist()))
+    g.add_edges_from((p, o) for o, p in zip(orgs["org_id"].tolist(), orgs[parent_col]) if p and p in g)
     return g

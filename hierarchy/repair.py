@@ -35,7 +35,7 @@ class AssociationIndex:
     def __init__(self, orgs: pd.DataFrame):
         ranked = orgs.sort_values(["certified", "members", "org_id"], ascending=[False, False, True])
         self.at: dict[tuple[str, str], str] = {}
-        for oid, cat, code in zip(ranked["org_id"], ranked["category"], ranked["region_code"]):
+        for oid, cat, code in zip(ranked["org_id"].tolist(), ranked["category"].tolist(), ranked["region_code"].tolist()):
             if cat in ASSOCIATION_LEVEL and code:
                 self.at.setdefault((cat, code), oid)
         roots = ranked[ranked["category"] == ROOT]["org_id"].tolist()

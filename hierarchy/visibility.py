@@ -13,9 +13,9 @@ def admin_provinces(orgs: pd.DataFrame, regions: RegionTable) -> pd.Series:
     National units (中国科协, 部委, 全国学会) have none. A unit left without a parent falls back to
     the province of its own place, so its activities still reach the admin who can review it.
     """
-    parent = dict(zip(orgs["org_id"], orgs["parent_id"]))
-    category = dict(zip(orgs["org_id"], orgs["category"]))
-    region = dict(zip(orgs["org_id"], orgs["region_code"]))
+    parent = dict(zip(orgs["org_id"].tolist(), orgs["parent_id"].tolist()))
+    category = dict(zip(orgs["org_id"].tolist(), orgs["category"].tolist()))
+    region = dict(zip(orgs["org_id"].tolist(), orgs["region_code"].tolist()))
     memo: dict[str, str] = {}
 
     def province_of(oid: str) -> str:
@@ -45,11 +45,11 @@ def admin_provinces(orgs: pd.DataFrame, regions: RegionTable) -> pd.Series:
 def assign_activities(activities: pd.DataFrame, id_map: pd.DataFrame, orgs: pd.DataFrame,
                       regions: RegionTable) -> pd.DataFrame:
     """``activity_id, canonical_org_id, province_code, basis`` for every activity."""
-    canon = dict(zip(id_map["source_org_id"], id_map["canonical_org_id"]))
-    prov = dict(zip(orgs["org_id"], orgs["province_code"]))
-    cat = dict(zip(orgs["org_id"], orgs["category"]))
+    canon = dict(zip(id_map["source_org_id"].tolist(), id_map["canonical_org_id"].tolist()))
+    prov = dict(zip(orgs["org_id"].tolist(), orgs["province_code"].tolist()))
+    cat = dict(zip(orgs["org_id"].tolist(), orgs["category"].tolist()))
     out_org, out_prov, basis = [], [], []
-    for org_id, code in zip(activities["org_id"], activities["region_code"]):
+    for org_id, code in zip(activities["org_id"].tolist(), activities["region_code"].tolist()):
         c = canon.get(org_id, "")
         own = (regions.province(code) or "") if code else ""
         if c and cat.get(c) in NATIONAL_CATEGORIES:
@@ -64,9 +64,9 @@ def assign_activities(activities: pd.DataFrame, id_map: pd.DataFrame, orgs: pd.D
 
 def declared_provinces(registry: pd.DataFrame, regions: RegionTable) -> dict[str, str]:
     """Status quo before the run: each source id's province through its declared parents as they are."""
-    parent = dict(zip(registry["org_id"], registry["parent_id"]))
-    category = dict(zip(registry["org_id"], registry["category"]))
-    region = dict(zip(registry["org_id"], registry["region_code"]))
+    parent = dict(zip(registry["org_id"].tolist(), registry["parent_id"].tolist()))
+    category = dict(zip(registry["org_id"].tolist(), registry["category"].tolist()))
+    region = dict(zip(registry["org_id"].tolist(), registry["region_code"].tolist()))
     out = {}
     for start in registry["org_id"]:
         oid, seen, found = start, set(), ""
