@@ -1,6 +1,7 @@
 """The run report operations staff read: one HTML page in Chinese per run, with plots."""
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 TEMPLATES = Path(__file__).parent / "templates"
-_FONT_CANDIDATES = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "Source Han Sans SC", "SimHei", "DejaVu Sans"]
+_FONT_CANDIDATES = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Source Han Sans SC", "SimHei",
+                    "DejaVu Sans"]
 
 
 def _pyplot():
@@ -21,6 +23,12 @@ def _pyplot():
     from matplotlib import font_manager
 
     available = {f.name for f in font_manager.fontManager.ttflist}
+    if not any(f in available for f in _FONT_CANDIDATES[:-1]):
+        # fonts installed after matplotlib cached its font list are not in it
+        for path in glob.glob("/usr/share/fonts/**/*CJK*.tt[cf]", recursive=True) + \
+                glob.glob("/usr/share/fonts/**/wqy*.tt[cf]", recursive=True):
+            font_manager.fontManager.addfont(path)
+        available = {f.name for f in font_manager.fontManager.ttflist}
     # Axis labels are ASCII when no CJK font is installed, so the plots never show empty boxes.
     cjk = next((f for f in _FONT_CANDIDATES[:-1] if f in available), None)
     plt.rcParams["font.family"] = [cjk] if cjk else ["DejaVu Sans"]
@@ -64,7 +72,8 @@ def plot_visibility(gains: pd.DataFrame, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(10, 3.5))
     ax.bar(x - 0.2, g["visible_before"], width=0.4, label="清洗前可见" if cjk else "before", color="#bfbfbf")
     ax.bar(x + 0.2, g["visible_now"], width=0.4, label="清洗后可见" if cjk else "after", color="#5b8ff9")
-    ax.set_xticks(x, g["province_code"].str[:2], fontsize=7)
+    labels = g["province_name"] if cjk and "province_name" in g else g["province_code"].str[:2]
+    ax.set_xticks(x, labels, fontsize=7, rotation=60 if cjk else 0)
     ax.set_ylabel("活动数" if cjk else "activities")
     ax.legend(fontsize=8)
     fig.tight_layout()

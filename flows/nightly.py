@@ -73,7 +73,8 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
     run_dir.mkdir(parents=True, exist_ok=True)
     docs = run_dir / "data_docs"
     timings: dict[str, float] = {}
-    report: dict = {"run_id": run_id, "inputs": inputs, "timings": timings, "settings": settings}
+    report: dict = {"run_id": run_id, "inputs": inputs, "timings": timings, "settings": settings,
+                    "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:
         with _stage("ingest", timings):
             read = tasks.read_export.with_options(retries=settings.task_retries)

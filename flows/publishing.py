@@ -22,6 +22,14 @@ def _input_rows(report: dict) -> list[dict]:
     return rows
 
 
+def _short_province(regions, code: str) -> str:
+    name = regions.by_code[code].name if code in regions.by_code else code
+    for suffix in ("维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def write_run_report(run_dir: Path, report: dict) -> Path:
     """Plots and the HTML page of one run (also of a failed one: it says why and what stays live)."""
     settings = report["settings"]
@@ -36,6 +44,7 @@ def write_run_report(run_dir: Path, report: dict) -> Path:
     gains = report.get("gains")
     regions = default_regions()
     if gains is not None and len(gains):
+        gains = gains.assign(province_name=[_short_province(regions, c) for c in gains["province_code"]])
         plots.append({"file": plot_visibility(gains, run_dir / "visibility.png").name,
                       "title": "各省管理员可见的活动：清洗前后"})
     checked = report.get("checked")
@@ -50,7 +59,7 @@ def write_run_report(run_dir: Path, report: dict) -> Path:
                    for v in report.get("validations", [])]
     context = {
         "run_id": report["run_id"], "status": report.get("status", "failed"), "error": report.get("error"),
-        "started": "", "total_seconds": sum(report["timings"].values()),
+        "started": report.get("started", ""), "total_seconds": sum(report["timings"].values()),
         "snapshot_version": report.get("snapshot_version"), "inputs": _input_rows(report),
         "quarantine_path": "quarantine.csv" if report.get("quarantine_path") else "",
         "quarantine_reasons": reasons,
