@@ -28,15 +28,16 @@ class SnapshotRejected(Exception):
 
 
 @contextmanager
-def _stage(name: str, timings: dict):
+def _stage(name: str, timings: dict, run_id: int):
+    """Time one stage; log lines carry key=value fields (event, stage, run_id, seconds) for log tools."""
     logger = get_run_logger()
     start = time.perf_counter()
-    logger.info("阶段开始 stage=%s", name)
+    logger.info("event=stage_start stage=%s run_id=%s", name, run_id)
     try:
         yield
     finally:
         timings[name] = time.perf_counter() - start
-        logger.info("阶段结束 stage=%s seconds=%.2f", name, timings[name])
+        logger.info("event=stage_end stage=%s run_id=%s seconds=%.2f", name, run_id, timings[name])
 
 
 def schedule_of(cron: str, timezone: str):
@@ -76,12 +77,12 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
     report: dict = {"run_id": run_id, "inputs": inputs, "timings": timings, "settings": settings,
                     "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:
-        with _stage("ingest", timings):
+        with _stage("ingest", timings, run_id):
             read = tasks.read_export.with_options(retries=settings.task_retries)
             raw_reg = read(str(settings.registry), "registry")
             raw_act = read(str(settings.activities), "activities")
             report["raw"] = (raw_reg, raw_act)
-        with _stage("validate_input", timings):
+        with _stage("validate_input", timings, run_id):
             reg_ck = tasks.check_export(raw_reg, "registry")
             act_ck = tasks.check_export(raw_act, "activities")
             report["checked"] = (reg_ck, act_ck)
@@ -94,10 +95,10 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         live = store.live_snapshot()
         reuse = not full and live is not None and live.has("pairs") and live.meta().get("pipeline") == PIPELINE
         report["incremental"] = reuse
-        with _stage("normalise", timings):
+        with _stage("normalise", timings, run_id):
             previous_records = live.frame("records") if reuse else None
             records, acts, changed = tasks.normalise(reg_ck, act_ck, previous_records)
-        with _stage("duplicates", timings):
+        with _stage("duplicates", timings, run_id):
             previous = set(live.frame("id_map")["canonical_org_id"]) if live else set()
             decisions = store.decisions_frame()
             # pair scoring is the heavy part: one task per share, run by the flow's task runner
@@ -110,12 +111,12 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             res = tasks.settle(records, scored, stats, acts, decisions, previous, settings.auto_merge_threshold,
                                settings.review_threshold)
             report["resolution"] = res
-        with _stage("hierarchy", timings):
+        with _stage("hierarchy", timings, run_id):
             orgs, changes = tasks.rebuild_hierarchy(records, res.id_map)
-        with _stage("visibility", timings):
+        with _stage("visibility", timings, run_id):
             visibility, gains, roll = tasks.assign_visibility(acts, raw_reg.frame, res.id_map, orgs)
             report["gains"] = gains
-        with _stage("validate_result", timings):
+        with _stage("validate_result", timings, run_id):
             outcome: ValidationOutcome = tasks.validate_result(orgs, res.id_map, visibility, len(records), len(acts),
                                                                 docs)
             report["validations"].append(outcome)
@@ -135,7 +136,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             "newly_visible": int(gains["newly_visible"].sum()) if len(gains) else 0,
         }
         report["counts"] = counts
-        with _stage("publish", timings):
+        with _stage("publish", timings, run_id):
             snap = store.publish(frames, run_id, counts)
             store.record_parent_changes(run_id, changes)
             store.prune(settings.keep_snapshots)
@@ -145,7 +146,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         publish_artifacts(report, path)
         store.finish_run(run_id, "succeeded", counts=counts, timings=timings, report_dir=str(run_dir),
                          snapshot_version=snap.version)
-        logger.info("发布快照 v%s，报告 %s", snap.version, path)
+        logger.info("event=run_end run_id=%s status=succeeded snapshot=v%s report=%s", run_id, snap.version, path)
         return {"run_id": run_id, "status": "succeeded", "snapshot_version": snap.version, "counts": counts,
                 "report": str(path), "timings": timings, "dedupe": res.stats}
     except BaseException as e:
@@ -158,5 +159,5 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         except Exception:  # the report must never hide the original failure
             path = run_dir / "error.txt"
         store.finish_run(run_id, status, error=message, timings=timings, report_dir=str(run_dir))
-        logger.error("运行 %s %s：%s（报告 %s）", run_id, status, message, path)
+        logger.error("event=run_end run_id=%s status=%s report=%s error=%s", run_id, status, path, message)
         raise
