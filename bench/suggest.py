@@ -1,0 +1,271 @@
+"""Autocomplete: quality on a query set built from the dev set, and speed on 1,000,000 units, against
+SQLite FTS5 (trigram tokenizer) and plain LIKE '%q%' in the same run.
+
+    .venv/bin/python bench/suggest.py [--units 1000000] [--http]     # --http needs `apt-get install wrk`
+
+Query kinds: exact name, 科协 abbreviation, name without its place prefix, full pinyin, pinyin initials,
+one homophone typo, traditional characters, the name of a merged duplicate (alias).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from common import OUT, ROOT, peak_rss_mb
+
+DEV = ROOT.parent / "shared" / "data" / "dev"
+KINDS = ["exact", "abbreviation", "no_prefix", "pinyin", "initials", "typo", "traditional", "alias"]
+
+
+def rss_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# ------------------------------------------------------------------------------------------ queries
+def homophone_table(names) -> dict[str, list[str]]:
+    from core.typos import _readings
+
+    by_reading: dict[str, list[str]] = {}
+    for ch in sorted({c for n in names for c in n if "\u4e00" <= c <= "\u9fff"}):
+        for r in _readings(ch):
+            by_reading.setdefault(r, []).append(ch)
+    return {ch: [c for r in _readings(ch) for c in by_reading.get(r, []) if c != ch]
+            for ch in {c for n in names for c in n if "\u4e00" <= c <= "\u9fff"}}
+
+
+def build_queries(entities: pd.DataFrame, records: pd.DataFrame, n: int, seed: int = 5) -> pd.DataFrame:
+    """``query, kind, entity_id`` — every kind for a sample of units."""
+    import opencc
+
+    from core.normalise import split_name
+    from serve.pinyin import forms
+
+    rng = random.Random(seed)
+    s2t = opencc.OpenCC("s2t")
+    homophones = homophone_table(entities["name"])
+    aliases = records.groupby("entity_id")["name"].apply(list).to_dict()
+    rows = []
+    for e in entities.sample(n=min(n, len(entities)), random_state=seed).itertuples():
+        name = e.name
+        short = name.replace("科学技术协会", "科协")
+        parts = split_name(name)
+        rest = name[len(parts.region_text):]
+        add = lambda q, kind: rows.append((q[:50], kind, e.entity_id))  # noqa: E731
+        add(name, "exact")
+        if short != name:
+            add(short, "abbreviation")
+        if parts.region_text and len(rest) >= 4 and rest not in ("科学技术协会",):
+            add(rest, "no_prefix")
+        full, initials = forms(short, len(parts.region_text))
+        add(full, "pinyin")
+        if len(initials) >= 3:
+            add(initials, "initials")
+        spots = [i for i, c in enumerate(name) if homophones.get(c) and i >= len(parts.region_text)]
+        if spots:
+            i = rng.choice(spots)
+            add(name[:i] + rng.choice(homophones[name[i]]) + name[i + 1:], "typo")
+        trad = s2t.convert(name)
+        if trad != name:
+            add(trad, "traditional")
+        others = [a.strip() for a in aliases.get(e.entity_id, []) if a.strip() and a.strip() != name]
+        if others:
+            add(rng.choice(others), "alias")
+    return pd.DataFrame(rows, columns=["query", "kind", "entity_id"])
+
+
+# ------------------------------------------------------------------------------------------ engines
+class Fts:
+    """SQLite FTS5 with the trigram tokenizer, and plain LIKE, over the same names and aliases."""
+
+    def __init__(self, orgs: pd.DataFrame, records: pd.DataFrame, canonical: dict):
+        self.db = sqlite3.connect(":memory:")
+        self.db.execute("CREATE TABLE names(org TEXT, text TEXT)")
+        self.db.execute("CREATE VIRTUAL TABLE fts USING fts5(org UNINDEXED, text, tokenize='trigram')")
+        rows = list(zip(orgs["org_id"], orgs["name"])) + list(zip(records["org_id"].map(canonical), records["name"]))
+        self.db.executemany("INSERT INTO names VALUES (?, ?)", rows)
+        self.db.executemany("INSERT INTO fts VALUES (?, ?)", rows)
+
+    def fts(self, q: str, limit: int = 5) -> list[str]:
+        if len(q) < 3:
+            return []
+        quoted = '"' + q.replace('"', '""') + '"'
+        rows = self.db.execute("SELECT org FROM fts WHERE text MATCH ? ORDER BY rank LIMIT 50", (quoted,))
+        return list(dict.fromkeys(r[0] for r in rows))[:limit]
+
+    def like(self, q: str, limit: int = 5) -> list[str]:
+        rows = self.db.execute("SELECT org FROM names WHERE text LIKE ? LIMIT 50", (f"%{q}%",))
+        return list(dict.fromkeys(r[0] for r in rows))[:limit]
+
+
+def timed(fn, queries) -> tuple[list, np.ndarray]:
+    out, times = [], []
+    for q in queries:
+        t = time.perf_counter()
+        out.append(fn(q))
+        times.append(time.perf_counter() - t)
+    return out, np.array(times) * 1000
+
+
+# ------------------------------------------------------------------------------------------ runs
+def quality() -> None:
+    from bench.inprocess import run_stages
+    from core.regions import default_regions
+    from serve.lookup import SuggestIndex
+
+    run = run_stages(DEV / "registry.csv", DEV / "activities.csv")
+    f = run["frames"]
+    truth = pd.read_csv(DEV / "truth_orgs.csv", dtype=str)
+    entity_of = dict(zip(truth["org_id"], truth["entity_id"]))
+    entities = pd.read_csv(DEV / "truth_entities.csv", dtype=str, keep_default_na=False)
+    records = f["records"].assign(entity_id=f["records"]["org_id"].map(entity_of))
+    canonical = dict(zip(f["id_map"]["source_org_id"], f["id_map"]["canonical_org_id"]))
+    index = SuggestIndex(f["organizations"], f["records"], f["id_map"], default_regions())
+    fts = Fts(f["organizations"], f["records"], canonical)
+    queries = build_queries(entities, records, 1500)
+    engines = {"orgreg": lambda q: [r["org_id"] for r in index.suggest(q, limit=5)], "fts5-trigram": fts.fts,
+               "like": fts.like}
+    print(f"quality on the dev set: {len(queries)} queries from {queries['entity_id'].nunique()} units")
+    header = f"{'engine':14s} " + " ".join(f"{k:>12s}" for k in KINDS) + f" {'all':>8s} {'p50 ms':>8s} {'p99 ms':>8s}"
+    print(header)
+    for name, fn in engines.items():
+        answers, ms = timed(fn, queries["query"])
+        hit = np.array([any(entity_of.get(o) == e for o in a) for a, e in zip(answers, queries["entity_id"])])
+        per = [hit[(queries["kind"] == k).to_numpy()].mean() if (queries["kind"] == k).any() else float("nan")
+               for k in KINDS]
+        print(f"{name:14s} " + " ".join(f"{p:12.3f}" for p in per) +
+              f" {hit.mean():8.3f} {np.percentile(ms, 50):8.3f} {np.percentile(ms, 99):8.3f}", flush=True)
+
+
+def large_frames(units: int) -> dict[str, pd.DataFrame]:
+    """1,000,000 canonical units plus their aliases (the generator's truth decides the units)."""
+    cache = OUT / f"suggest-{units}.parquet"
+    from core.synthetic import generate
+
+    gen = generate(units, seed=9)
+    truth = gen["truth_orgs"]
+    if cache.exists():
+        records = pd.read_parquet(cache)
+    else:
+        from core.checks import check_registry
+        from core.records import prepare_registry
+        from core.regions import default_regions
+        from core.sources import RawTable
+
+        raw = gen["registry"].assign(_row=np.arange(1, len(gen["registry"]) + 1))
+        regions = default_regions()
+        table = RawTable(raw, Path("generated"), "utf-8", "")
+        records = prepare_registry(check_registry(table, regions).clean, regions)
+        OUT.mkdir(parents=True, exist_ok=True)
+        records.to_parquet(cache)
+    first = truth.drop_duplicates("entity_id").set_index("entity_id")["org_id"]
+    canonical = truth["entity_id"].map(first)
+    id_map = pd.DataFrame({"source_org_id": truth["org_id"], "canonical_org_id": canonical.to_numpy()})
+    id_map["how"] = np.where(id_map["source_org_id"] == id_map["canonical_org_id"], "same", "auto")
+    ents = gen["truth_entities"].set_index("entity_id")
+    orgs = pd.DataFrame({"org_id": first.to_numpy(), "name": ents.loc[first.index, "name"].to_numpy(),
+                         "category": ents.loc[first.index, "category"].to_numpy(),
+                         "region_code": ents.loc[first.index, "region_code"].to_numpy(),
+                         "province_code": ents.loc[first.index, "province_code"].to_numpy(),
+                         "parent_id": "", "aliases": "", "certified": False,
+                         "members": ents.loc[first.index, "n_records"].astype(int).to_numpy()})
+    return {"organizations": orgs, "records": records, "id_map": id_map, "truth_entities": gen["truth_entities"]}
+
+
+def speed(units: int, http: bool) -> None:
+    from core.regions import default_regions
+    from serve.lookup import SuggestIndex
+
+    f = large_frames(units)
+    orgs, records, id_map = f["organizations"], f["records"], f["id_map"]
+    print(f"\nspeed: {len(orgs):,} canonical units, {len(records):,} source names")
+    before = rss_mb()
+    t = time.perf_counter()
+    index = SuggestIndex(orgs, records, id_map, default_regions())
+    print(f"orgreg index build {time.perf_counter() - t:.1f} s, +{rss_mb() - before:,.0f} MB resident "
+          f"(process peak {peak_rss_mb():,.0f} MB)", flush=True)
+    entity_records = records.assign(entity_id=records["org_id"].map(dict(zip(id_map["source_org_id"],
+                                                                             id_map["canonical_org_id"]))))
+    ents = f["truth_entities"].assign(entity_id=lambda d: d["entity_id"])
+    queries = build_queries(ents.sample(3000, random_state=1), entity_records.rename(columns={}), 3000)["query"]
+    canonical = dict(zip(id_map["source_org_id"], id_map["canonical_org_id"]))
+    t = time.perf_counter()
+    fts = Fts(orgs, records, canonical)
+    print(f"sqlite fts5/like build {time.perf_counter() - t:.1f} s", flush=True)
+    for name, fn, sample in (("orgreg", lambda q: index.suggest(q, limit=10), queries),
+                             ("fts5-trigram", fts.fts, queries[:1000]), ("like", fts.like, queries[:100])):
+        _, ms = timed(fn, sample)
+        print(f"{name:14s} in-process over {len(sample)} queries: p50 {np.percentile(ms, 50):.3f} ms, "
+              f"p99 {np.percentile(ms, 99):.3f} ms, max {ms.max():.1f} ms", flush=True)
+    if http:
+        http_load(f, queries)
+
+
+def http_load(frames: dict, queries: pd.Series) -> None:
+    from core.config import load_settings
+    from core.store import open_store
+
+    home = Path(tempfile.mkdtemp(prefix="orgreg-http-"))
+    settings = load_settings(home=home)
+    empty = pd.DataFrame({"activity_id": [], "canonical_org_id": [], "province_code": []}, dtype=str)
+    rollup = pd.DataFrame({"org_id": [], "organizations": [], "activities": []})
+    open_store(settings).publish({"organizations": frames["organizations"], "records": frames["records"],
+                                  "id_map": frames["id_map"], "activity_visibility": empty, "rollup": rollup},
+                                 None, {})
+    env = dict(os.environ, ORGREG_HOME=str(home))
+    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "orgreg"), "serve", "--port", "8765"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import urllib.request
+
+        for _ in range(600):
+            try:
+                if urllib.request.urlopen("http://127.0.0.1:8765/healthz", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        from urllib.parse import quote
+
+        script = Path(home) / "queries.lua"
+        paths = [f"/api/suggest?q={quote(q)}&limit=10" for q in queries[:2000]]
+        script.write_text("paths = {" + ",".join(f'"{p}"' for p in paths) + "}\ni = 0\n"
+                          "request = function()\n i = i % #paths + 1\n return wrk.format('GET', paths[i])\nend\n"
+                          "done = function(summary, latency, requests)\n"
+                          " io.write(string.format('non-2xx/errors: %d/%d\\n', summary.errors.status,"
+                          " summary.errors.connect + summary.errors.read + summary.errors.write + "
+                          "summary.errors.timeout))\nend\n")
+        out = subprocess.run(["wrk", "-t2", "-c16", "-d20s", "--latency", "-s", str(script),
+                              "http://127.0.0.1:8765"], capture_output=True, text=True).stdout
+        keep = [l for l in out.splitlines() if re.search(r"Requests/sec|99%|50%|non-2xx|requests in", l)]
+        print("HTTP (wrk -t2 -c16 -d20s, server and load on the same 2-core machine):")
+        print("\n".join("  " + l.strip() for l in keep))
+    finally:
+        server.terminate()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--units", type=int, default=1_000_000)
+    ap.add_argument("--http", action="store_true")
+    ap.add_argument("--skip-quality", action="store_true")
+    args = ap.parse_args()
+    if not args.skip_quality:
+        quality()
+    speed(args.units, args.http)
+
+
+if __name__ == "__main__":
+    main()
