@@ -54,11 +54,15 @@ def build_queries(entities: pd.DataFrame, records: pd.DataFrame, n: int, seed: i
     from core.normalise import split_name
     from serve.pinyin import forms
 
+    from core.regions import default_regions
+
+    regions = default_regions()
     rng = random.Random(seed)
     s2t = opencc.OpenCC("s2t")
     homophones = homophone_table(entities["name"])
     aliases = records.groupby("entity_id")["name"].apply(list).to_dict()
     rows = []
+    entities = entities[entities["entity_id"].isin(set(records["entity_id"]))]  # units with a record
     for e in entities.sample(n=min(n, len(entities)), random_state=seed).itertuples():
         name = e.name
         short = name.replace("科学技术协会", "科协")
@@ -68,8 +72,13 @@ def build_queries(entities: pd.DataFrame, records: pd.DataFrame, n: int, seed: i
         add(name, "exact")
         if short != name:
             add(short, "abbreviation")
-        if parts.region_text and len(rest) >= 4 and rest not in ("科学技术协会",):
-            add(rest, "no_prefix")
+        # typed without the province (and city) above the unit's own place: 白云区科协 for 广东省广州市白云区科协
+        path = [regions.by_code[c].name for c in regions.path(e.region_code)] if e.region_code in regions.by_code else []
+        dropped = name
+        for higher in path[:-1]:
+            dropped = dropped.removeprefix(higher)
+        if dropped != name and len(dropped) >= 4:
+            add(dropped, "no_prefix")
         full, initials = forms(short, len(parts.region_text))
         add(full, "pinyin")
         if len(initials) >= 3:

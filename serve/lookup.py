@@ -18,12 +18,17 @@ from rapidfuzz import fuzz
 
 from core.normalise import name_key, normalise_name, split_name, split_suffix
 from core.regions import RegionTable
-from serve.pinyin import forms, syllables
+from serve.pinyin import forms, phrase_syllables, syllables
 
 _ASCII_QUERY = re.compile(r"^[A-Za-z' ]+$")
-TIER_EXACT, TIER_PREFIX, TIER_SUBSTRING, TIER_PLACE, TIER_PINYIN, TIER_FUZZY = range(6)
+TIER_EXACT, TIER_PREFIX, TIER_SUBSTRING, TIER_PLACE, TIER_PINYIN, TIER_PINYIN_INNER, TIER_FUZZY = range(7)
 TIER_NAMES = {TIER_EXACT: "exact", TIER_PREFIX: "prefix", TIER_SUBSTRING: "substring", TIER_PLACE: "place",
-              TIER_PINYIN: "pinyin", TIER_FUZZY: "fuzzy"}
+              TIER_PINYIN: "pinyin", TIER_PINYIN_INNER: "pinyin", TIER_FUZZY: "fuzzy"}
+
+
+def _starts_a_form(forms: str, q: str) -> bool:
+    """Whether ``q`` begins one of the ``|``-separated forms (gzkx begins 广州科协, not 贵州科协's middle)."""
+    return forms.startswith(q) or ("|" + q) in forms
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,18 @@ class Hit:
     tier: int
     text: int
     field: str
+
+
+_PLACE_SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|自治旗|地区|省|市|盟|县|区|旗)")
+
+
+def _loose(key: str, prefix: int) -> str:
+    """A name as people shorten it: place words without 省/市/县/区, and 科协 for 科学技术协会.
+
+    >>> _loose("广东省广州市科学技术协会", 6)
+    '广东广州科协'
+    """
+    return _PLACE_SUFFIX.sub("", key[:prefix]) + key[prefix:].replace("科学技术协会", "科协")
 
 
 def _postings(lists: dict) -> dict[str, np.ndarray]:
@@ -96,19 +113,39 @@ class SuggestIndex:
         bigrams, firsts = defaultdict(list), defaultdict(list)
         syl_post, ini_post = defaultdict(list), defaultdict(list)
         self.exact: dict[str, list[int]] = defaultdict(list)
+        self._formal: dict[str, list[str]] = {}
         self.text_pinyin, self.text_initials = [], []
-        for t, (key, prefix) in enumerate(zip(self.text_key, texts["prefix"])):
+        for t, (key, prefix, code) in enumerate(zip(self.text_key, texts["prefix"].tolist(), texts["place"].tolist())):
             self.exact[key].append(t)
             firsts[key[0]].append(t)
             for g in {key[i:i + 2] for i in range(len(key) - 1)}:
                 bigrams[g].append(t)
-            syl = syllables(key, int(prefix))
-            full, initials = "".join(syl), "".join(s[0] for s in syl)
+            # pinyin of the name as written and of its loose short form (广州科协 for 广州市科学技术协会),
+            # because people type either; both are searched as one string
+            prefix = int(prefix)
+            place = key[:prefix]
+            syl = syllables(key, prefix)
+            place_syl = syl[:len(phrase_syllables(place))] if prefix else []
+            loose_place = _PLACE_SUFFIX.sub("", place)
+            forms_ = [syl]
+            short = key[prefix:].replace("科学技术协会", "科协")
+            short_syl = syllables(short)
+            if short != key[prefix:]:
+                forms_.append(place_syl + short_syl)
+            if loose_place != place or short != key[prefix:]:
+                forms_.append(list(phrase_syllables(loose_place)) + short_syl)
+            if code:  # the official names of the place: 济宁造纸学会 is found as jiningshizaozhixuehui
+                formal = self._formal.get(code)
+                if formal is None:
+                    formal = self._formal[code] = list(phrase_syllables(self.regions.path_names(code)))
+                forms_.append(formal + short_syl)
+            full = "|".join(dict.fromkeys("".join(f) for f in forms_))
+            initials = "|".join(dict.fromkeys("".join(x[0] for x in f) for f in forms_))
             self.text_pinyin.append(full)
             self.text_initials.append(initials)
-            for s in set(syl):
+            for s in {x for f in forms_ for x in f}:
                 syl_post[s].append(t)
-            for g in {initials[i:i + 3] for i in range(max(len(initials) - 2, 0))} or {initials}:
+            for g in {initials[i:i + 3] for i in range(max(len(initials) - 2, 0))} - {""} or {initials}:
                 ini_post[g].append(t)
         self.place_exact: dict[tuple[str, str], list[int]] = defaultdict(list)
         for t, (key, prefix, code) in enumerate(zip(self.text_key, texts["prefix"].astype(int), texts["place"])):
@@ -116,7 +153,6 @@ class SuggestIndex:
                 self.place_exact[(code, key[prefix:])].append(t)
         self.bigrams, self.firsts = _postings(bigrams), _postings(firsts)
         self.syllable_postings, self.initial_postings = _postings(syl_post), _postings(ini_post)
-        self.syllable_set = sorted(self.syllable_postings, key=len, reverse=True)
 
     # ------------------------------------------------------------------ filters
     def _allowed(self, org: int, category: str | None, region: str | None) -> bool:
@@ -229,24 +265,46 @@ class SuggestIndex:
     def _pinyin(self, q: str, want: int, category, region, add, initials: bool = True) -> None:
         if not q:
             return
-        complete, rest = [], q
-        while rest:
-            syl = next((s for s in self.syllable_set if rest.startswith(s)), None)
-            if syl is None:
-                break
-            complete.append(syl)
-            rest = rest[len(syl):]
-        if complete and (not rest or len(complete) > 1):
-            keys = complete if not rest else complete[:-1]
-            found = self._scan(self._rarest(self.syllable_postings, set(keys)), lambda t: q in self.text_pinyin[t],
-                               want, category, region)
-            add(found, TIER_PINYIN, "pinyin")
+        pools = []
+        for complete, rest in self._segmentations(q):
+            if complete and (not rest or len(complete) > 1):
+                keys = complete if not rest else complete[:-1]
+                postings = self._rarest(self.syllable_postings, set(keys))
+                if postings is not None:
+                    pools.append(postings)
+        if pools:
+            postings = pools[0] if len(pools) == 1 else np.union1d(*pools[:2]).astype(np.int32)
+            found = self._scan(postings, lambda t: q in self.text_pinyin[t], want, category, region)
+            add([t for t in found if _starts_a_form(self.text_pinyin[t], q)], TIER_PINYIN, "pinyin")
+            add(found, TIER_PINYIN_INNER, "pinyin")
         if initials:
             grams = {q[i:i + 3] for i in range(len(q) - 2)} if len(q) >= 3 else set()
             postings = self._rarest(self.initial_postings, grams) if grams else None
             if postings is not None:
                 found = self._scan(postings, lambda t: q in self.text_initials[t], want, category, region)
-                add(found, TIER_PINYIN, "initials")
+                add([t for t in found if _starts_a_form(self.text_initials[t], q)], TIER_PINYIN, "initials")
+                add(found, TIER_PINYIN_INNER, "initials")
+
+    def _segmentations(self, q: str) -> list[tuple[list[str], str]]:
+        """Splits of the longest syllable-covered prefix of ``q``: the fewest syllables (zhen an) and the
+        most (ji an shi), since pinyin without apostrophes is ambiguous (镇安 zhenan, 吉安 jian)."""
+        out = []
+        for fewest in (True, False):
+            best = {0: []}
+            for i in range(len(q)):
+                if i not in best:
+                    continue
+                for n in range(6, 0, -1):
+                    s = q[i:i + n]
+                    if len(s) != n or s not in self.syllable_postings:
+                        continue
+                    cand = best[i] + [s]
+                    old = best.get(i + n)
+                    if old is None or (len(cand) < len(old) if fewest else len(cand) > len(old)):
+                        best[i + n] = cand
+            end = max(best)
+            out.append((best[end], q[end:]))
+        return out
 
     def _fuzzy(self, key: str, want: int, category, region, add) -> None:
         """One wrong character: a homophone (candidates share the query's rarest pinyin syllables) or a
@@ -258,7 +316,8 @@ class SuggestIndex:
         if len(lists) == 2:
             pools.append(np.intersect1d(lists[0][: self.max_scan], lists[1][: self.max_scan]))
         grams = {head[i:i + 2] for i in range(len(head) - 1)}
-        pools += [self.bigrams[g][: self.max_scan // 4] for g in grams if g in self.bigrams][:3]
+        pools += [p[: self.max_scan // 4] for p in sorted((self.bigrams[g] for g in grams if g in self.bigrams),
+                                                          key=len)[:3]]
         if not pools:
             return
         candidates = self._filter(np.unique(np.concatenate(pools)), category, region)[: self.max_scan]
