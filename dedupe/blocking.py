@@ -50,7 +50,11 @@ def place_key(token: str, head: str, suffix: str) -> str | None:
 
 
 def record_keys(records: pd.DataFrame) -> pd.DataFrame:
-    """Long frame ``(key, rid)`` of every record's blocking keys (rid = row position)."""
+    """Long frame ``(key, rid)`` of every record's blocking keys (rid = row position).
+
+    Keys are kept as 64-bit hashes of the key strings: a million records have ten million keys, and
+    only their equality matters (blocking runs in one process, so ``hash`` is consistent).
+    """
     place = records["name_region_code"].where(records["name_region_code"] != "", records["region_text"])
     spread = records[records["prefecture_best"] != ""].groupby("name_head")["prefecture_best"].nunique()
     common = set(spread[spread > COMMON_HEAD_PLACES].index)
@@ -61,29 +65,48 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
         tk = place_key(t, h, s)
         if tk:
             own.add(tk)
-        for k in own:
-            keys.append(k)
-            rids.append(rid)
-    return pd.DataFrame({"key": keys, "rid": np.asarray(rids, dtype=np.int64)})
+        keys.extend(hash(k) for k in own)
+        rids.extend([rid] * len(own))
+    return pd.DataFrame({"key": np.asarray(keys, dtype=np.int64), "rid": np.asarray(rids, dtype=np.int64)})
 
 
 def _split_large(long: pd.DataFrame, records: pd.DataFrame, max_size: int) -> tuple[pd.DataFrame, int]:
+    """Blocks over ``max_size`` split by prefecture, then province; what still does not fit is counted."""
     sizes = long.groupby("key")["rid"].transform("size")
-    small, large = long[sizes <= max_size], long[sizes > max_size]
+    small, large = [long[sizes <= max_size]], long[sizes > max_size]
     skipped = 0
     for level in ("prefecture_best", "province_best"):
         if large.empty:
             break
         place = records[level].to_numpy()[large["rid"].to_numpy()]
         known = place != ""
-        refined = large[known].assign(key=large["key"][known] + "@" + place[known])
         # records without any place stay unpaired inside an oversized block: counted, not guessed
         skipped += int((~known).sum())
+        base = large[known]
+        refined = base.assign(key=base["key"].to_numpy() * np.int64(1_000_003) + place[known].astype(np.int64))
         sizes = refined.groupby("key")["rid"].transform("size")
-        small = pd.concat([small, refined[sizes <= max_size]])
-        large = refined[sizes > max_size].assign(key=lambda d: d["key"].str.split("@").str[0])
+        small.append(refined[sizes <= max_size])
+        large = base[(sizes > max_size).to_numpy()]
     skipped += len(large)
-    return small, skipped
+    return pd.concat(small, ignore_index=True), skipped
+
+
+def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of rids sharing a key, each once, ``a < b`` (numpy, block sizes are bounded)."""
+    order = np.lexsort((rids, keys))
+    k, r = keys[order], rids[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.array([], dtype=np.int64)
+    sizes = np.diff(np.r_[starts, len(k)])
+    parts_a, parts_b = [np.array([], dtype=np.int64)], [np.array([], dtype=np.int64)]
+    for size in np.unique(sizes[sizes > 1]):
+        first = starts[sizes == size]
+        i, j = np.triu_indices(int(size), 1)
+        parts_a.append(r[first[:, None] + i].ravel())
+        parts_b.append(r[first[:, None] + j].ravel())
+    a, b = np.concatenate(parts_a), np.concatenate(parts_b)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    code = np.unique(lo[lo != hi] * np.int64(n_records) + hi[lo != hi])
+    return code // n_records, code % n_records
 
 
 def places_agree(records: pd.DataFrame, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -109,12 +132,11 @@ def block_pairs(records: pd.DataFrame, max_block_size: int = 100,
     if changed is not None:
         touched = long.loc[changed[long["rid"].to_numpy()], "key"].unique()
         long = long[long["key"].isin(touched)]
-    merged = long.merge(long, on="key", suffixes=("_l", "_r"))
-    merged = merged[merged["rid_l"] < merged["rid_r"]]
+    a, b = _pairs_within_blocks(long["key"].to_numpy(), long["rid"].to_numpy(), len(records))
+    keep = places_agree(records, a, b)
     if changed is not None:
-        merged = merged[changed[merged["rid_l"].to_numpy()] | changed[merged["rid_r"].to_numpy()]]
-    pairs = merged[["rid_l", "rid_r"]].drop_duplicates()
-    pairs = pairs[places_agree(records, pairs["rid_l"].to_numpy(), pairs["rid_r"].to_numpy())].reset_index(drop=True)
+        keep &= changed[a] | changed[b]
+    pairs = pd.DataFrame({"rid_l": a[keep], "rid_r": b[keep]})
     stats = {"records": len(records), "keys": int(long["key"].nunique()), "pairs": len(pairs),
              "pairs_per_record": round(len(pairs) / max(len(records), 1), 3),
              "unblocked_in_oversized_blocks": skipped}

@@ -11,6 +11,7 @@ from dedupe.canonical import choose_survivors, how_merged
 from dedupe.cluster import cluster_pairs
 from dedupe.compare import score_pairs
 from dedupe.explain import explain_pairs
+from dedupe.typos import correct_common_heads
 
 
 @dataclass
@@ -34,8 +35,9 @@ def resolve_duplicates(records: pd.DataFrame, *, auto_threshold: float, review_t
                        activity_counts: pd.Series | None = None, previous_canonical: set[str] | None = None
                        ) -> Resolution:
     """Find duplicates among prepared records; ``decisions`` are people's ``match``/``distinct`` facts."""
-    pairs, stats = block_pairs(records, max_block_size)
-    return settle_duplicates(records, score_pairs(records, pairs), stats, auto_threshold=auto_threshold,
+    matching = correct_common_heads(records)
+    pairs, stats = block_pairs(matching, max_block_size)
+    return settle_duplicates(records, score_pairs(matching, pairs), stats, auto_threshold=auto_threshold,
                              review_threshold=review_threshold, decisions=decisions,
                              activity_counts=activity_counts, previous_canonical=previous_canonical)
 

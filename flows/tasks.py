@@ -16,6 +16,7 @@ from core.sources import RawTable, read_table
 from dedupe.blocking import block_pairs
 from dedupe.compare import ScoringChunk, score_chunk, split_for_scoring
 from dedupe.incremental import split_reusable
+from dedupe.typos import correct_common_heads
 from dedupe.resolve import Resolution, resolve_duplicates, settle_duplicates
 from hierarchy.build import build_organizations, to_graph
 from hierarchy.changes import parent_changes
@@ -78,6 +79,7 @@ def candidate_chunks(records: pd.DataFrame, max_block_size: int, n_chunks: int, 
                      previous_records: pd.DataFrame | None = None, previous_scored: pd.DataFrame | None = None
                      ) -> tuple[list[ScoringChunk], dict, pd.DataFrame]:
     """Candidate pairs cut into shares to score, and the previous scores that still hold (incremental)."""
+    records = correct_common_heads(records)
     pairs, stats = block_pairs(records, max_block_size)
     reused = pd.DataFrame()
     if previous_scored is not None and changed is not None:
