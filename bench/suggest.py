@@ -191,7 +191,8 @@ def large_frames(units: int) -> dict[str, pd.DataFrame]:
                          "province_code": ents.loc[first.index, "province_code"].to_numpy(),
                          "parent_id": "", "aliases": "", "certified": False,
                          "members": ents.loc[first.index, "n_records"].astype(int).to_numpy()})
-    return {"organizations": orgs, "records": records, "id_map": id_map, "truth_entities": gen["truth_entities"]}
+    return {"organizations": orgs, "records": records, "id_map": id_map, "truth_entities": gen["truth_entities"],
+            "entity_of": dict(zip(truth["org_id"], truth["entity_id"]))}
 
 
 def speed(units: int, http: bool) -> None:
@@ -206,10 +207,8 @@ def speed(units: int, http: bool) -> None:
     index = SuggestIndex(orgs, records, id_map, default_regions())
     print(f"orgreg index build {time.perf_counter() - t:.1f} s, +{rss_mb() - before:,.0f} MB resident "
           f"(process peak {peak_rss_mb():,.0f} MB)", flush=True)
-    entity_records = records.assign(entity_id=records["org_id"].map(dict(zip(id_map["source_org_id"],
-                                                                             id_map["canonical_org_id"]))))
-    ents = f["truth_entities"].assign(entity_id=lambda d: d["entity_id"])
-    queries = build_queries(ents.sample(3000, random_state=1), entity_records.rename(columns={}), 3000)["query"]
+    entity_records = records.assign(entity_id=records["org_id"].map(f["entity_of"]))
+    queries = build_queries(f["truth_entities"], entity_records, 3000)["query"]
     canonical = dict(zip(id_map["source_org_id"], id_map["canonical_org_id"]))
     t = time.perf_counter()
     fts = Fts(orgs, records, canonical)

@@ -99,6 +99,11 @@ class Store:
         with self.engine.begin() as c:
             c.execute(update(runs).where(runs.c.id == run_id).values(**values))
 
+    def record_inputs(self, run_id: int, inputs: dict) -> None:
+        """What the run read: paths, sha256 checksums, encodings and row counts."""
+        with self.engine.begin() as c:
+            c.execute(update(runs).where(runs.c.id == run_id).values(inputs=inputs))
+
     def recent_runs(self, limit: int = 10) -> list[dict]:
         with self.engine.connect() as c:
             rows = c.execute(select(runs).order_by(runs.c.id.desc()).limit(limit)).mappings().all()

@@ -82,6 +82,10 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             raw_reg = read(str(settings.registry), "registry")
             raw_act = read(str(settings.activities), "activities")
             report["raw"] = (raw_reg, raw_act)
+            for key, table in (("registry", raw_reg), ("activities", raw_act)):
+                inputs[f"{key}_sha256"], inputs[f"{key}_encoding"] = table.sha256, table.encoding
+                inputs[f"{key}_rows"] = len(table.frame) + len(table.unparsable)
+            store.record_inputs(run_id, inputs)
         with _stage("validate_input", timings, run_id):
             reg_ck = tasks.check_export(raw_reg, "registry")
             act_ck = tasks.check_export(raw_act, "activities")

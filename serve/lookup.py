@@ -115,24 +115,24 @@ class SuggestIndex:
         self.exact: dict[str, list[int]] = defaultdict(list)
         self._formal: dict[str, list[str]] = {}
         self.text_pinyin, self.text_initials = [], []
-        for t, (key, prefix, code) in enumerate(zip(self.text_key, texts["prefix"].tolist(), texts["place"].tolist())):
+        prefixes = texts["prefix"].astype(int).tolist()
+        for t, (key, prefix, code) in enumerate(zip(self.text_key, prefixes, texts["place"].tolist())):
             self.exact[key].append(t)
             firsts[key[0]].append(t)
             for g in {key[i:i + 2] for i in range(len(key) - 1)}:
                 bigrams[g].append(t)
             # pinyin of the name as written and of its loose short form (广州科协 for 广州市科学技术协会),
             # because people type either; both are searched as one string
-            prefix = int(prefix)
-            place = key[:prefix]
-            syl = syllables(key, prefix)
-            place_syl = syl[:len(phrase_syllables(place))] if prefix else []
-            loose_place = _PLACE_SUFFIX.sub("", place)
-            forms_ = [syl]
-            short = key[prefix:].replace("科学技术协会", "科协")
-            short_syl = syllables(short)
-            if short != key[prefix:]:
+            place, rest = key[:prefix], key[prefix:]
+            place_syl = list(phrase_syllables(place)) if prefix else []
+            rest_syl = syllables(rest)
+            forms_ = [place_syl + rest_syl]
+            short = rest.replace("科学技术协会", "科协")
+            short_syl = syllables(short) if short != rest else rest_syl
+            if short != rest:
                 forms_.append(place_syl + short_syl)
-            if loose_place != place or short != key[prefix:]:
+            loose_place = _PLACE_SUFFIX.sub("", place)
+            if loose_place != place or short != rest:
                 forms_.append(list(phrase_syllables(loose_place)) + short_syl)
             if code:  # the official names of the place: 济宁造纸学会 is found as jiningshizaozhixuehui
                 formal = self._formal.get(code)

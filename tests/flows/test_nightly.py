@@ -34,6 +34,8 @@ def test_the_sample_runs_end_to_end(first_run):
         assert words in report
     assert (home / "runs" / "00001" / "data_docs" / "index.html").exists()
     assert (home / "runs" / "00001" / "quarantine.csv").exists()
+    run_row = open_store(load_settings(home=home)).recent_runs(5)[-1]
+    assert len(run_row["inputs"]["registry_sha256"]) == 64 and run_row["inputs"]["registry_rows"] == 3556
 
 
 def test_artifacts_are_published(first_run):
