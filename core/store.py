@@ -15,8 +15,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text,
-                        create_engine, insert, select, update, func)
+from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
+                        create_engine, func, insert, select, update)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 
 metadata = MetaData()
@@ -39,9 +40,17 @@ live = Table("live", metadata,
 decisions = Table("decisions", metadata,
                   Column("id", Integer, primary_key=True, autoincrement=True),
                   Column("left_org_id", String(64), nullable=False), Column("right_org_id", String(64), nullable=False),
+                  Column("pair_key", String(130), nullable=False),
                   Column("decision", String(16), nullable=False),  # match, distinct
                   Column("survivor", String(64)), Column("user", String(64)),
                   Column("created_at", DateTime(timezone=True)), Column("active", Boolean, default=True))
+# one live decision per pair: a second reviewer deciding the same pair gets a conflict, never an overwrite
+Index("one_active_decision_per_pair", decisions.c.pair_key, unique=True,
+      sqlite_where=decisions.c.active.is_(True), postgresql_where=decisions.c.active.is_(True))
+users = Table("users", metadata,
+              Column("name", String(64), primary_key=True), Column("role", String(16), nullable=False),
+              Column("password_hash", Text, nullable=False), Column("token_hash", String(64)),
+              Column("created_at", DateTime(timezone=True)))
 audit_log = Table("audit_log", metadata,
                   Column("id", Integer, primary_key=True, autoincrement=True),
                   Column("at", DateTime(timezone=True), nullable=False), Column("user", String(64)),
@@ -189,12 +198,90 @@ class Store:
         with self.engine.connect() as c:
             rows = c.execute(select(decisions).where(decisions.c.active.is_(True))).mappings().all()
         return pd.DataFrame([dict(r) for r in rows],
-                            columns=["id", "left_org_id", "right_org_id", "decision", "survivor", "user",
+                            columns=["id", "left_org_id", "right_org_id", "pair_key", "decision", "survivor", "user",
                                      "created_at", "active"])
 
     def audit(self, user: str, action: str, detail: dict) -> None:
         with self.engine.begin() as c:
             c.execute(insert(audit_log).values(at=now(), user=user, action=action, detail=detail))
+
+    def decide(self, left: str, right: str, decision: str, user: str, survivor: str | None = None,
+               detail: dict | None = None) -> int:
+        """Record a person's match/distinct fact; raises ``DecisionConflict`` if the pair is already decided."""
+        key = pair_key(left, right)
+        try:
+            with self.engine.begin() as c:
+                did = c.execute(insert(decisions).values(
+                    left_org_id=left, right_org_id=right, pair_key=key, decision=decision, survivor=survivor,
+                    user=user, created_at=now(), active=True)).inserted_primary_key[0]
+                c.execute(insert(audit_log).values(at=now(), user=user, action=f"decide:{decision}", detail={
+                    "decision_id": did, "left": left, "right": right, "survivor": survivor, **(detail or {})}))
+        except IntegrityError:
+            existing = self.active_decision(left, right)
+            raise DecisionConflict(existing) from None
+        return int(did)
+
+    def active_decision(self, left: str, right: str) -> dict | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(decisions).where(decisions.c.pair_key == pair_key(left, right),
+                                                    decisions.c.active.is_(True))).mappings().first()
+        return dict(row) if row else None
+
+    def withdraw(self, decision_id: int, user: str, action: str = "undo") -> dict:
+        """Make a decision inactive (undo); the audit log keeps both."""
+        with self.engine.begin() as c:
+            row = c.execute(select(decisions).where(decisions.c.id == decision_id)).mappings().first()
+            if row is None or not row["active"]:
+                raise LookupError(f"决定 {decision_id} 不存在或已撤销")
+            c.execute(update(decisions).where(decisions.c.id == decision_id).values(active=False))
+            c.execute(insert(audit_log).values(at=now(), user=user, action=action, detail={
+                "decision_id": decision_id, "before": {k: row[k] for k in ("left_org_id", "right_org_id",
+                                                                          "decision", "survivor", "user")}}))
+        return dict(row)
+
+    def last_decision(self, user: str) -> dict | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(decisions).where(decisions.c.user == user, decisions.c.active.is_(True))
+                            .order_by(decisions.c.id.desc()).limit(1)).mappings().first()
+        return dict(row) if row else None
+
+    def audit_entries(self, limit: int = 100) -> list[dict]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ users
+    def add_user(self, name: str, role: str, password_hash: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(insert(users).values(name=name, role=role, password_hash=password_hash, created_at=now()))
+
+    def user(self, name: str) -> dict | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(users).where(users.c.name == name)).mappings().first()
+        return dict(row) if row else None
+
+    def user_by_token(self, token_hash: str) -> dict | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(users).where(users.c.token_hash == token_hash)).mappings().first()
+        return dict(row) if row else None
+
+    def set_token(self, name: str, token_hash: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(update(users).where(users.c.name == name).values(token_hash=token_hash))
+
+
+class DecisionConflict(Exception):
+    """Somebody already decided this pair."""
+
+    def __init__(self, existing: dict | None):
+        self.existing = existing or {}
+        who = self.existing.get("user", "另一位审核人")
+        what = {"match": "接受合并", "distinct": "拒绝合并"}.get(self.existing.get("decision"), "处理")
+        super().__init__(f"这一对已由 {who} {what}，未覆盖其决定；请刷新后继续。")
+
+
+def pair_key(a: str, b: str) -> str:
+    return f"{min(a, b)}|{max(a, b)}"
 
 
 def _fsync_dir(path: Path) -> None:

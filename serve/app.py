@@ -20,7 +20,10 @@ from core.records import prepare_registry
 from core.schema import CATEGORIES
 from core.store import Store, open_store
 from dedupe.compare import HeadPlaces, compare_records
+from serve.auth import session_secret
+from serve.review_routes import review_router
 from serve.state import Loaded, SnapshotHolder
+from starlette.middleware.sessions import SessionMiddleware
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 MAX_QUERY = 50
@@ -48,6 +51,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
                   description="全国科普日组织库：归口单位联想、组织查询、查重检查和省级管理员视图。", lifespan=lifespan)
     app.state.holder = holder
     app.state.settings = settings
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.session_secret, settings.home),
+                       same_site="strict", https_only=False, max_age=12 * 3600)
+    app.include_router(review_router(store, TEMPLATES, on_publish=holder.refresh))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -1,0 +1,111 @@
+"""Carrying out reviewers' decisions: record the fact, republish the live snapshot with it applied.
+
+Used by the web page, the JSON API and ``orgreg review``; every path goes through ``Desk`` so the
+rules, the conflict check and the audit log are the same everywhere.
+"""
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+
+from core.regions import default_regions
+from core.store import DecisionConflict, Store, pair_key
+from serve import review
+
+SNAPSHOT_PARTS = ("organizations", "id_map", "merge_suggestions", "activity_visibility", "records", "rollup",
+                  "parent_changes", "province_gains", "pairs", "meta")
+
+
+class Desk:
+    _lock = threading.Lock()  # one republish at a time per process; the database settles the rest
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.regions = default_regions()
+
+    def frames(self) -> tuple[int, dict[str, pd.DataFrame]]:
+        snap = self.store.live_snapshot()
+        if snap is None:
+            raise LookupError("还没有发布的快照：请先运行 orgreg nightly")
+        return snap.version, {n: snap.frame(n) for n in SNAPSHOT_PARTS if snap.has(n)}
+
+    def decided(self) -> set[str]:
+        return set(self.store.decisions_frame()["pair_key"])
+
+    def queue(self, frames: dict | None = None) -> pd.DataFrame:
+        frames = frames or self.frames()[1]
+        return review.review_queue(frames, self.decided(), self.regions)
+
+    def decide(self, sid: str, decision: str, user: str, survivor: str | None = None) -> dict:
+        """``accept`` or ``reject`` suggestion ``sid``; raises DecisionConflict or LookupError."""
+        left, right = review.split_id(sid)
+        with self._lock:
+            version, frames = self.frames()
+            canon = set(frames["id_map"]["source_org_id"])
+            if left not in canon or right not in canon:
+                raise LookupError(f"没有这条合并建议：{sid}")
+            if decision == "accept":
+                survivor = survivor or review.default_survivor(frames, left, right)
+                if survivor not in canon:
+                    raise LookupError(f"保留的单位 {survivor} 不在这一对里")
+                self.store.decide(left, right, "match", user, survivor, {"suggestion": sid, "snapshot": version})
+                new = review.apply_match(frames, left, right, survivor)
+            elif decision == "reject":
+                self.store.decide(left, right, "distinct", user, None, {"suggestion": sid, "snapshot": version})
+                new = review.apply_distinct(frames, left, right)
+            else:
+                raise ValueError("decision 应为 accept 或 reject")
+            snap = self.store.publish(new, None, {"decision": decision, "suggestion": sid}, note=f"{user}: {decision}")
+        return {"id": sid, "decision": decision, "survivor": survivor, "snapshot_version": snap.version}
+
+    def undo(self, user: str) -> dict:
+        """Withdraw the user's last decision: the pair is pending again and the merge or split is reverted."""
+        last = self.store.last_decision(user)
+        if last is None:
+            raise LookupError(f"{user} 没有可撤销的决定")
+        with self._lock:
+            self.store.withdraw(last["id"], user)
+            version, frames = self.frames()
+            left, right = last["left_org_id"], last["right_org_id"]
+            if last["decision"] == "match":
+                # split off the side that was merged into the survivor (the next nightly run redoes it exactly)
+                frames = review.unmerge(frames, left if last["survivor"] == right else right)
+            frames = self._set_pending(frames, left, right)
+            snap = self.store.publish(frames, None, {"undo": last["id"]}, note=f"{user}: undo")
+        return {"undone": last["id"], "id": review.suggestion_id(left, right), "snapshot_version": snap.version}
+
+    def unmerge(self, source: str, user: str) -> dict:
+        """Split ``source`` out of the unit it was merged into, automatically or by a person, for good."""
+        with self._lock:
+            version, frames = self.frames()
+            idm = dict(zip(frames["id_map"]["source_org_id"], frames["id_map"]["canonical_org_id"]))
+            if source not in idm:
+                raise LookupError(f"没有 ID 为 {source} 的记录")
+            survivor = idm[source]
+            if survivor == source and (frames["id_map"]["canonical_org_id"] == source).sum() == 1:
+                raise LookupError(f"{source} 没有与其他记录合并")
+            partner = survivor if survivor != source else frames["id_map"].loc[
+                (frames["id_map"]["canonical_org_id"] == source) & (frames["id_map"]["source_org_id"] != source),
+                "source_org_id"].iloc[0]
+            existing = self.store.active_decision(source, partner)
+            if existing and existing["decision"] == "match":
+                self.store.withdraw(existing["id"], user, action="unmerge:withdraw-match")
+            self.store.decide(source, partner, "distinct", user, None, {"unmerge": source, "snapshot": version})
+            frames = review.unmerge(frames, source)
+            frames = review._set_status(frames, source, partner, "rejected")
+            snap = self.store.publish(frames, None, {"unmerge": source}, note=f"{user}: unmerge")
+        return {"unmerged": source, "from": survivor, "snapshot_version": snap.version}
+
+    @staticmethod
+    def _set_pending(frames: dict, left: str, right: str) -> dict:
+        s = frames["merge_suggestions"]
+        key = pair_key(left, right)
+        hit = [pair_key(a, b) == key for a, b in zip(s["left_org_id"].tolist(), s["right_org_id"].tolist())]
+        s = s.copy()
+        s.loc[hit, "status"] = "pending"
+        frames["merge_suggestions"] = s
+        return frames
+
+
+__all__ = ["Desk", "DecisionConflict"]

@@ -1,0 +1,33 @@
+"""People's decisions survive every later nightly run."""
+import pytest
+
+from core.config import load_settings
+from core.store import open_store
+from flows.nightly import nightly
+from serve.desk import Desk
+from serve.review import suggestion_id
+from tests.review_fixture import write
+
+pytestmark = pytest.mark.flow
+
+
+def test_decisions_hold_across_nightly_runs(tmp_path):
+    home = tmp_path / "home"
+    registry, activities = write(tmp_path / "in")
+    nightly(registry=str(registry), activities=str(activities), home=str(home))
+    store = open_store(load_settings(home=home))
+    desk = Desk(store)
+    desk.decide(suggestion_id("g1", "g2"), "accept", "rev", "g1")
+    desk.decide(suggestion_id("w1", "w2"), "reject", "rev")
+    for rename in (None, {"w2": "西湖区科学技术协会（新）", "g2": "鼓楼区科协（本级）"}):
+        registry, activities = write(tmp_path / "in2", rename)
+        nightly(registry=str(registry), activities=str(activities), home=str(home))
+        snap = store.live_snapshot()
+        id_map = snap.frame("id_map").set_index("source_org_id")
+        assert id_map.loc["g2", "canonical_org_id"] == "g1" and id_map.loc["g2", "how"] == "reviewed"
+        assert id_map.loc["w2", "canonical_org_id"] == "w2" and id_map.loc["w1", "canonical_org_id"] == "w1"
+        s = snap.frame("merge_suggestions")
+        pairs = {frozenset((a, b)): st for a, b, st in s[["left_org_id", "right_org_id", "status"]].itertuples(
+            index=False)}
+        assert pairs[frozenset(("w1", "w2"))] == "rejected" and pairs[frozenset(("g1", "g2"))] == "accepted"
+        assert sum(1 for p, st in pairs.items() if st == "pending" and p & {"w1", "w2", "g1", "g2"}) == 0

@@ -1,0 +1,44 @@
+"""A small registry whose nightly run leaves pairs for review, an automatic merge and activities."""
+from pathlib import Path
+
+import pandas as pd
+
+MARKUP = "<script>alert('x')</script>"
+REGISTRY = [
+    ("root", "中国科学技术协会", "中国科协", "110000", "是"),
+    ("gd", "广东省科学技术协会", "省级科协", "440000", "是"),
+    ("c1", "广州市科学技术协会", "市级科协", "440100", "是"),
+    ("c2", "广州市科协", "市级科协", "440100", "否"),  # merged automatically into c1
+    ("w1", "西湖区科学技术协会", "县级科协", "", "否"),
+    ("w2", "西湖区科学技术协会" + MARKUP, "县级科协", "", "否"),
+    ("g1", "鼓楼区科学技术协会", "县级科协", "", "否"),
+    ("g2", "鼓楼区科协", "县级科协", "", "否"),
+    ("t1", "铁西区科学技术协会", "县级科协", "", "否"),
+    ("t2", "铁西区科协", "县级科协", "", "否"),
+]
+ACTIVITIES = [("a1", "c2", "440100"), ("a2", "c1", "440100"), ("a3", "w1", "330106"), ("a4", "g2", "320106"),
+              ("a5", "w2", "330106")]
+
+
+def write(folder: Path, rename: dict | None = None) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [{"org_id": o, "name": (rename or {}).get(o, n), "category": c, "region_code": r, "region": "",
+             "parent_id": "", "certified": cert, "created_at": "2023-01-01", "updated_at": ""}
+            for o, n, c, r, cert in REGISTRY]
+    pd.DataFrame(rows).to_csv(folder / "registry.csv", index=False)
+    pd.DataFrame([{"activity_id": a, "title": "科普日活动", "org_id": o, "region_code": r, "host_units": "",
+                   "start_date": "2023-09-16"} for a, o, r in ACTIVITIES]).to_csv(folder / "activities.csv", index=False)
+    return folder / "registry.csv", folder / "activities.csv"
+
+
+def publish(home: Path):
+    """Run the stages in-process on the fixture and publish the snapshot; returns (settings, store)."""
+    from bench.inprocess import run_stages
+    from core.config import load_settings
+    from core.store import open_store
+
+    settings = load_settings(home=home)
+    store = open_store(settings)
+    registry, activities = write(home / "input")
+    store.publish(run_stages(registry, activities, settings=settings)["frames"], None, {})
+    return settings, store
