@@ -59,6 +59,41 @@ class Desk:
             snap = self.store.publish(new, None, {"decision": decision, "suggestion": sid}, note=f"{user}: {decision}")
         return {"id": sid, "decision": decision, "survivor": survivor, "snapshot_version": snap.version}
 
+    def cluster_of(self, sid: str, frames: dict) -> list[str]:
+        """The pending suggestions connected to ``sid`` through the units they name (a cluster)."""
+        import networkx as nx
+
+        queue = review.review_queue(frames, self.decided(), self.regions)
+        g = nx.Graph()
+        g.add_edges_from((r.left_canonical, r.right_canonical, {"id": r.id}) for r in queue.itertuples())
+        hit = queue[queue["id"] == sid]
+        if hit.empty:
+            raise LookupError(f"没有待审核的建议 {sid}")
+        nodes = nx.node_connected_component(g, hit.iloc[0]["left_canonical"])
+        return [d["id"] for _, _, d in g.subgraph(nodes).edges(data=True)]
+
+    def decide_cluster(self, sid: str, decision: str, user: str) -> dict:
+        """Accept or reject every pending suggestion of ``sid``'s cluster at once (one republish)."""
+        with self._lock:
+            version, frames = self.frames()
+            done = []
+            for one in self.cluster_of(sid, frames):
+                left, right = review.split_id(one)
+                try:
+                    if decision == "accept":
+                        survivor = review.default_survivor(frames, left, right)
+                        self.store.decide(left, right, "match", user, survivor, {"cluster_of": sid})
+                        frames = review.apply_match(frames, left, right, survivor)
+                    else:
+                        self.store.decide(left, right, "distinct", user, None, {"cluster_of": sid})
+                        frames = review.apply_distinct(frames, left, right)
+                except DecisionConflict:
+                    continue  # decided meanwhile by somebody else: theirs stands
+                done.append(one)
+            snap = self.store.publish(frames, None, {"cluster": sid, "decision": decision},
+                                      note=f"{user}: cluster {decision}")
+        return {"ids": done, "decision": decision, "snapshot_version": snap.version}
+
     def undo(self, user: str) -> dict:
         """Withdraw the user's last decision: the pair is pending again and the merge or split is reverted."""
         last = self.store.last_decision(user)

@@ -97,6 +97,16 @@ def review_router(store: Store, templates, on_publish) -> APIRouter:
         on_publish()
         return result
 
+    @router.post("/api/review/clusters/{sid}", summary="整组决定：与这条建议相连的所有待审核建议一起接受或拒绝")
+    def decide_cluster(request: Request, sid: str, body: DecisionRequest):
+        user = require_user(request, store, write=True)
+        try:
+            result = desk.decide_cluster(sid, body.decision, user["name"])
+        except LookupError as e:
+            raise HTTPException(404, str(e))
+        on_publish()
+        return result
+
     @router.post("/api/review/undo", summary="撤销自己的上一个决定")
     def undo(request: Request):
         user = require_user(request, store, write=True)

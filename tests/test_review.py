@@ -117,3 +117,11 @@ def test_names_with_markup_come_back_as_data(service):
     assert any(MARKUP in n for n in names)
     page = service.get("/review").text
     assert MARKUP not in page  # the page fills names in with textContent, never as markup
+
+
+def test_a_whole_cluster_at_once(service):
+    auth = {"Authorization": f"Bearer {new_token(service.store, 'rev')}"}
+    sid = pending(service, **auth)["results"][0]["id"]
+    r = service.post(f"/api/review/clusters/{sid}", json={"decision": "reject"}, headers=auth)
+    assert r.status_code == 200 and sid in r.json()["ids"]
+    assert pending(service, **auth)["total"] == 3 - len(r.json()["ids"])
