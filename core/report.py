@@ -35,6 +35,13 @@ def _pyplot():
     return plt, bool(cjk)
 
 
+def _save(plt, fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_scores(histogram: list[int], auto: float, review: float, path: Path) -> Path:
     plt, cjk = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3))
@@ -45,10 +52,7 @@ def plot_scores(histogram: list[int], auto: float, review: float, path: Path) ->
     ax.set_xlabel("配对得分" if cjk else "pair score")
     ax.set_ylabel("配对数（对数）" if cjk else "pairs (log)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_cluster_sizes(id_map: pd.DataFrame, path: Path) -> Path:
@@ -59,10 +63,7 @@ def plot_cluster_sizes(id_map: pd.DataFrame, path: Path) -> Path:
     ax.bar(counts.index.astype(str), counts.to_numpy(), color="#5ad8a6")
     ax.set_xlabel("合并后每个单位的记录数" if cjk else "records per merged unit")
     ax.set_ylabel("单位数" if cjk else "units")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_visibility(gains: pd.DataFrame, path: Path) -> Path:
@@ -76,10 +77,7 @@ def plot_visibility(gains: pd.DataFrame, path: Path) -> Path:
     ax.set_xticks(x, labels, fontsize=7, rotation=60 if cjk else 0)
     ax.set_ylabel("活动数" if cjk else "activities")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def render_report(run_dir: Path, context: dict) -> Path:

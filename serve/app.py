@@ -20,7 +20,7 @@ from core.records import prepare_registry
 from core.schema import CATEGORIES
 from core.store import Store, open_store
 from dedupe.compare import HeadPlaces, compare_records
-from serve.auth import session_secret
+from serve.auth import require_user, session_secret
 from serve.review_routes import review_router
 from serve.state import Loaded, SnapshotHolder
 from starlette.middleware.sessions import SessionMiddleware
@@ -127,7 +127,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
                 "children": [with_counts(k) for k in kids[(page - 1) * size: page * size]]}
 
     @app.get("/api/admin/{province_code}/activities", summary="省级管理员可见的活动（分页）")
-    def admin_activities(province_code: str, page: int = Query(1, ge=1), size: int = Query(50, ge=1, le=500)):
+    def admin_activities(request: Request, province_code: str, page: int = Query(1, ge=1),
+                         size: int = Query(50, ge=1, le=500)):
+        require_user(request, store)  # activities are not public: reviewers and admins only
         if not province_code.isdigit() or len(province_code) != 6 or not province_code.endswith("0000"):
             raise HTTPException(422, "province_code 应为 6 位省级代码，例如 440000")
         current = live()

@@ -77,11 +77,16 @@ def test_subtree_and_admin_view(client):
     prov = orgs[orgs["category"] == "省级科协"].iloc[0]
     tree = client.get(f"/api/orgs/{prov['org_id']}/subtree").json()
     assert tree["org"]["organizations"] >= 1 + tree["total_children"]
-    acts = client.get(f"/api/admin/{prov['province_code']}/activities", params={"size": 5}).json()
+    assert client.get(f"/api/admin/{prov['province_code']}/activities").status_code == 401
+    from serve.auth import add_user, new_token
+
+    add_user(client.store, "admin1", "admin", "password-3")
+    auth = {"Authorization": f"Bearer {new_token(client.store, 'admin1')}"}
+    acts = client.get(f"/api/admin/{prov['province_code']}/activities", params={"size": 5}, headers=auth).json()
     vis = client.frames["activity_visibility"]
     assert acts["total"] == int((vis["province_code"] == prov["province_code"]).sum())
     assert len(acts["results"]) == min(5, acts["total"])
-    assert client.get("/api/admin/44/activities").status_code == 422
+    assert client.get("/api/admin/44/activities", headers=auth).status_code == 422
 
 
 def test_new_unit_check_says_did_you_mean(client):
