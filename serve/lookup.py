@@ -192,10 +192,16 @@ class SuggestIndex:
         return found
 
     def _rarest(self, table: dict[str, np.ndarray], keys) -> np.ndarray | None:
+        """Texts having the rarest keys (the two rarest intersected: postings are sorted)."""
         lists = [table.get(k) for k in keys]
         if any(x is None for x in lists):
             return None  # a key nobody has: no text contains the query
-        return min(lists, key=len) if lists else None
+        if not lists:
+            return None
+        lists.sort(key=len)
+        if len(lists) > 1 and len(lists[0]) > 64:
+            return np.intersect1d(lists[0], lists[1], assume_unique=True)
+        return lists[0]
 
     # ------------------------------------------------------------------ queries
     def search(self, q: str, category: str | None = None, region: str | None = None, limit: int = 10) -> list[Hit]:
@@ -320,7 +326,7 @@ class SuggestIndex:
                                                           key=len)[:3]]
         if not pools:
             return
-        candidates = self._filter(np.unique(np.concatenate(pools)), category, region)[: self.max_scan]
+        candidates = self._filter(np.unique(np.concatenate(pools)), category, region)[: self.max_scan // 8]
         qpy = "".join(syllables(key))
         scored = []
         for t in candidates:
