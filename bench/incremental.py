@@ -47,6 +47,8 @@ def main() -> None:
     inc = nightly(registry=str(path), activities=str(folder / "activities.csv"), home=str(home))
     inc_time = time.perf_counter() - t
     print(f"full run:        {full_time:6.1f} s  ({len(registry):,} records)")
+    print("full stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in full["timings"].items()))
+    print(f"full run pairs {full['dedupe']['pairs']:,} ({full['dedupe']['pairs_per_record']}/record)")
     print(f"incremental run: {inc_time:6.1f} s  (changed {inc['dedupe']['changed_records']:,}; pairs scored "
           f"{inc['dedupe']['pairs_scored']:,}, reused {inc['dedupe']['pairs_reused']:,})")
     print("incremental stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in inc["timings"].items()))

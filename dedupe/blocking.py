@@ -91,8 +91,13 @@ def _split_large(long: pd.DataFrame, records: pd.DataFrame, max_size: int) -> tu
     return pd.concat(small, ignore_index=True), skipped
 
 
-def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every pair of rids sharing a key, each once, ``a < b`` (numpy, block sizes are bounded)."""
+def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int, keep=None
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of rids sharing a key, each once, ``a < b`` (numpy, block sizes are bounded).
+
+    ``keep(a, b)`` drops pairs block by block, before they pile up (most pairs of a common head in
+    one prefecture are in different counties).
+    """
     order = np.lexsort((rids, keys))
     k, r = keys[order], rids[order]
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.array([], dtype=np.int64)
@@ -101,23 +106,17 @@ def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int) -> 
     for size in np.unique(sizes[sizes > 1]):
         first = starts[sizes == size]
         i, j = np.triu_indices(int(size), 1)
-        parts_a.append(r[first[:, None] + i].ravel())
-        parts_b.append(r[first[:, None] + j].ravel())
+        for chunk in np.array_split(first, max(1, len(first) * len(i) // 2_000_000)):
+            a, b = r[chunk[:, None] + i].ravel(), r[chunk[:, None] + j].ravel()
+            if keep is not None:
+                mask = keep(a, b)
+                a, b = a[mask], b[mask]
+            parts_a.append(a)
+            parts_b.append(b)
     a, b = np.concatenate(parts_a), np.concatenate(parts_b)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     code = np.unique(lo[lo != hi] * np.int64(n_records) + hi[lo != hi])
     return code // n_records, code % n_records
-
-
-def places_agree(records: pd.DataFrame, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """False where both records have a place and neither place contains the other (two counties,
-    two provinces): such pairs can only score 0, so they are not scored at all (vectorised)."""
-    code = records["region_best"].to_numpy()
-    pref = records["prefecture_best"].to_numpy()
-    prov = records["province_best"].to_numpy()
-    ca, cb = code[a], code[b]
-    return ((ca == "") | (cb == "") | (ca == cb) | (pref[a] == cb) | (prov[a] == cb) | (pref[b] == ca)
-            | (prov[b] == ca))
 
 
 def block_pairs(records: pd.DataFrame, max_block_size: int = 100,
@@ -132,11 +131,20 @@ def block_pairs(records: pd.DataFrame, max_block_size: int = 100,
     if changed is not None:
         touched = long.loc[changed[long["rid"].to_numpy()], "key"].unique()
         long = long[long["key"].isin(touched)]
-    a, b = _pairs_within_blocks(long["key"].to_numpy(), long["rid"].to_numpy(), len(records))
-    keep = places_agree(records, a, b)
-    if changed is not None:
-        keep &= changed[a] | changed[b]
-    pairs = pd.DataFrame({"rid_l": a[keep], "rid_r": b[keep]})
+    code = records["region_best"].to_numpy()
+    pref = records["prefecture_best"].to_numpy()
+    prov = records["province_best"].to_numpy()
+
+    def keep(a, b):
+        # both have a place and neither contains the other (two counties): such pairs can only
+        # score 0, so they are not scored at all
+        ca, cb = code[a], code[b]
+        mask = ((ca == "") | (cb == "") | (ca == cb) | (pref[a] == cb) | (prov[a] == cb) | (pref[b] == ca)
+                | (prov[b] == ca))
+        return mask & (changed[a] | changed[b]) if changed is not None else mask
+
+    a, b = _pairs_within_blocks(long["key"].to_numpy(), long["rid"].to_numpy(), len(records), keep)
+    pairs = pd.DataFrame({"rid_l": a, "rid_r": b})
     stats = {"records": len(records), "keys": int(long["key"].nunique()), "pairs": len(pairs),
              "pairs_per_record": round(len(pairs) / max(len(records), 1), 3),
              "unblocked_in_oversized_blocks": skipped}
