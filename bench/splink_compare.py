@@ -103,11 +103,16 @@ def main() -> None:
     for name, run in (("orgreg", run_orgreg), ("splink", run_splink)):
         id_map, seconds = run(records)
         s = score(folder, id_map)
-        results[name] = (s["dup_precision"], s["dup_recall"], s["dup_f1"], seconds)
-        print(f"{name:7s} precision {s['dup_precision']:.4f}  recall {s['dup_recall']:.4f}  F1 {s['dup_f1']:.4f}  "
+        p, r, f = (s[k] or 0.0 for k in ("dup_precision", "dup_recall", "dup_f1"))  # None: nothing merged
+        results[name] = (p, r, f, seconds)
+        print(f"{name:7s} precision {p:.4f}  recall {r:.4f}  F1 {f:.4f}  merged pairs {s['predicted_pairs']:,}  "
               f"wall {seconds:6.1f} s", flush=True)
     (p1, r1, f1, t1), (p2, r2, f2, t2) = results["orgreg"], results["splink"]
-    print(f"ratio orgreg/splink: precision {p1 / p2:.3f}  recall {r1 / r2:.3f}  F1 {f1 / f2:.3f}  "
+
+    def ratio(a, b):
+        return f"{a / b:.3f}" if b else "∞ (Splink merged nothing)"
+
+    print(f"ratio orgreg/splink: precision {ratio(p1, p2)}  recall {ratio(r1, r2)}  F1 {ratio(f1, f2)}  "
           f"speed {t2 / t1:.2f}x faster (peak RSS {peak_rss_mb():,.0f} MB)")
 
 
