@@ -132,13 +132,21 @@ class Store:
         return Snapshot(snap["version"], Path(snap["path"]), snap["counts"] or {}) if snap else None
 
     def publish(self, frames: dict[str, pd.DataFrame], run_id: int | None, counts: dict,
-                note: str = "") -> Snapshot:
-        """Write every frame, then make it live in one transaction."""
+                note: str = "", unchanged_from: Snapshot | None = None) -> Snapshot:
+        """Write every frame, then make it live in one transaction.
+
+        Frames missing from ``frames`` but present in ``unchanged_from`` are hard-linked from it (a
+        review decision changes four frames, not the records or the pair scores).
+        """
         tmp = self.snapshots_dir / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
         try:
             for name, frame in frames.items():
                 frame.to_parquet(tmp / f"{name}.parquet", index=False)
+            if unchanged_from is not None:
+                for old in unchanged_from.path.glob("*.parquet"):
+                    if old.stem not in frames:
+                        os.link(old, tmp / old.name)
             (tmp / "manifest.json").write_text(json.dumps({"run_id": run_id, "counts": counts}, ensure_ascii=False))
             _fsync_dir(tmp)
             with self.engine.begin() as c:

@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
     app.state.settings = settings
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.session_secret, settings.home),
                        same_site="strict", https_only=False, max_age=12 * 3600)
-    app.include_router(review_router(store, TEMPLATES, on_publish=holder.refresh))
+    app.include_router(review_router(store, TEMPLATES, on_publish=holder.refresh_soon))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -13,8 +13,7 @@ from core.regions import default_regions
 from core.store import DecisionConflict, Store, pair_key
 from serve import review
 
-SNAPSHOT_PARTS = ("organizations", "id_map", "merge_suggestions", "activity_visibility", "records", "rollup",
-                  "parent_changes", "province_gains", "pairs", "meta")
+EDITED = ("organizations", "id_map", "merge_suggestions", "activity_visibility")
 
 
 class Desk:
@@ -23,19 +22,43 @@ class Desk:
     def __init__(self, store: Store):
         self.store = store
         self.regions = default_regions()
+        # the live snapshot's frames and queue, kept between requests: a page load must not re-read
+        # a million records; a decision replaces them with what it published
+        self._cache: tuple[int, dict, pd.DataFrame | None] | None = None
 
     def frames(self) -> tuple[int, dict[str, pd.DataFrame]]:
         snap = self.store.live_snapshot()
         if snap is None:
             raise LookupError("还没有发布的快照：请先运行 orgreg nightly")
-        return snap.version, {n: snap.frame(n) for n in SNAPSHOT_PARTS if snap.has(n)}
+        if self._cache is None or self._cache[0] != snap.version:
+            self._cache = (snap.version, {n: snap.frame(n) for n in EDITED if snap.has(n)}, None)
+            self._cache[1]["records"] = snap.frame("records")
+        return self._cache[0], dict(self._cache[1])
 
     def decided(self) -> set[str]:
         return set(self.store.decisions_frame()["pair_key"])
 
     def queue(self, frames: dict | None = None) -> pd.DataFrame:
-        frames = frames or self.frames()[1]
-        return review.review_queue(frames, self.decided(), self.regions)
+        version, current = self.frames()
+        decided = self.decided()
+        if self._cache[2] is None:
+            self._cache = (version, self._cache[1], review.review_queue(current, decided, self.regions))
+        queue = self._cache[2]
+        return queue[~queue["id"].str.replace("-", "|", regex=False).isin(decided)]
+
+    def _publish(self, frames: dict, counts: dict, note: str):
+        """Republish the four edited frames; the rest are linked from the live snapshot."""
+        live = self.store.live_snapshot()
+        snap = self.store.publish({n: frames[n] for n in EDITED}, None, counts, note=note, unchanged_from=live)
+        old_queue = self._cache[2] if self._cache else None
+        if old_queue is not None:
+            s = frames["merge_suggestions"]
+            still = {review.suggestion_id(a, b) for a, b in
+                     zip(s.loc[s["status"] == "pending", "left_org_id"].tolist(),
+                         s.loc[s["status"] == "pending", "right_org_id"].tolist())}
+            old_queue = old_queue[old_queue["id"].isin(still)]
+        self._cache = (snap.version, dict(frames), old_queue)
+        return snap
 
     def decide(self, sid: str, decision: str, user: str, survivor: str | None = None) -> dict:
         """``accept`` or ``reject`` suggestion ``sid``; raises DecisionConflict or LookupError."""
@@ -56,7 +79,7 @@ class Desk:
                 new = review.apply_distinct(frames, left, right)
             else:
                 raise ValueError("decision 应为 accept 或 reject")
-            snap = self.store.publish(new, None, {"decision": decision, "suggestion": sid}, note=f"{user}: {decision}")
+            snap = self._publish(new, {"decision": decision, "suggestion": sid}, f"{user}: {decision}")
         return {"id": sid, "decision": decision, "survivor": survivor, "snapshot_version": snap.version}
 
     def cluster_of(self, sid: str, frames: dict) -> list[str]:
@@ -90,8 +113,7 @@ class Desk:
                 except DecisionConflict:
                     continue  # decided meanwhile by somebody else: theirs stands
                 done.append(one)
-            snap = self.store.publish(frames, None, {"cluster": sid, "decision": decision},
-                                      note=f"{user}: cluster {decision}")
+            snap = self._publish(frames, {"cluster": sid, "decision": decision}, f"{user}: cluster {decision}")
         return {"ids": done, "decision": decision, "snapshot_version": snap.version}
 
     def undo(self, user: str) -> dict:
@@ -107,7 +129,8 @@ class Desk:
                 # split off the side that was merged into the survivor (the next nightly run redoes it exactly)
                 frames = review.unmerge(frames, left if last["survivor"] == right else right)
             frames = self._set_pending(frames, left, right)
-            snap = self.store.publish(frames, None, {"undo": last["id"]}, note=f"{user}: undo")
+            self._cache = None  # the pair is pending again: the queue is rebuilt
+            snap = self._publish(frames, {"undo": last["id"]}, f"{user}: undo")
         return {"undone": last["id"], "id": review.suggestion_id(left, right), "snapshot_version": snap.version}
 
     def unmerge(self, source: str, user: str) -> dict:
@@ -129,7 +152,7 @@ class Desk:
             self.store.decide(source, partner, "distinct", user, None, {"unmerge": source, "snapshot": version})
             frames = review.unmerge(frames, source)
             frames = review._set_status(frames, source, partner, "rejected")
-            snap = self.store.publish(frames, None, {"unmerge": source}, note=f"{user}: unmerge")
+            snap = self._publish(frames, {"unmerge": source}, f"{user}: unmerge")
         return {"unmerged": source, "from": survivor, "snapshot_version": snap.version}
 
     @staticmethod

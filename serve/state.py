@@ -74,6 +74,16 @@ class SnapshotHolder:
                 log.info("serving snapshot v%s", loaded.version)
         return True
 
+    def refresh_soon(self) -> None:
+        """Load a new snapshot in the background; the request that published it does not wait."""
+        threading.Thread(target=self._safe_refresh, name="snapshot-refresh", daemon=True).start()
+
+    def _safe_refresh(self) -> None:
+        try:
+            self.refresh()
+        except Exception:
+            log.exception("could not load the live snapshot")
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._poll, name="snapshot-poller", daemon=True)
         self._thread.start()
@@ -83,8 +93,4 @@ class SnapshotHolder:
 
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_seconds):
-            try:
-                self.refresh()
-            except Exception:  # a bad snapshot must not stop the service: keep serving the old one
-                log.exception("could not load the live snapshot; still serving v%s",
-                              self.current.version if self.current else None)
+            self._safe_refresh()  # a bad snapshot must not stop the service: the old one keeps serving

@@ -77,7 +77,13 @@ def test_accept_reject_conflict_and_export(service):
     status = {frozenset((a, b)): s for a, b, s in live(service, "merge_suggestions")[
         ["left_org_id", "right_org_id", "status"]].itertuples(index=False)}
     assert status[frozenset(("g1", "g2"))] == "accepted" and status[frozenset(("w1", "w2"))] == "rejected"
-    # the lookup follows right away: the merged id resolves to its survivor
+    # the lookup follows within moments (loaded in the background): the merged id resolves to its survivor
+    import time
+
+    for _ in range(100):
+        if service.get("/api/orgs/g2").json()["org_id"] == "g1":
+            break
+        time.sleep(0.05)
     assert service.get("/api/orgs/g2").json()["org_id"] == "g1"
     assert pending(service, **auth)["total"] == 1
     audit = service.store.audit_entries()
