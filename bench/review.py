@@ -56,6 +56,7 @@ def main() -> None:
     while not server.started:
         time.sleep(0.1)
     client = httpx.Client(base_url="http://127.0.0.1:8766", headers=auth, timeout=60)
+    time.sleep(3)  # the service builds its queue at start-up, as it does when it starts for real
     loads, decisions = [], []
     for i in range(args.decisions):
         t = time.perf_counter()

@@ -4,6 +4,7 @@ Built with FastAPI; never imports prefect or great-expectations, so it starts fa
 """
 from __future__ import annotations
 
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -35,15 +36,25 @@ class CheckRequest(BaseModel):
     category: str = Field("", max_length=10, description="组织类别（可空）")
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None, poll_seconds: float = 5.0) -> FastAPI:
+def _warm_review_queue(desk) -> None:
+    """Build the review queue once at start-up, so the first reviewer does not wait for it."""
+    try:
+        desk.queue()
+    except LookupError:
+        pass  # nothing published yet
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None, poll_seconds: float = 5.0,
+               min_reload_seconds: float = 15.0) -> FastAPI:
     settings = settings or load_settings()
     store = store or open_store(settings)
-    holder = SnapshotHolder(store, poll_seconds=poll_seconds)
+    holder = SnapshotHolder(store, poll_seconds=poll_seconds, min_reload_seconds=min_reload_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         holder.refresh()
         holder.start()
+        threading.Thread(target=_warm_review_queue, args=(reviews.desk,), daemon=True).start()
         yield
         holder.stop()
 
@@ -53,7 +64,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
     app.state.settings = settings
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.session_secret, settings.home),
                        same_site="strict", https_only=False, max_age=12 * 3600)
-    app.include_router(review_router(store, TEMPLATES, on_publish=holder.refresh_soon))
+    reviews = review_router(store, TEMPLATES, on_publish=holder.refresh_soon)
+    app.include_router(reviews)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

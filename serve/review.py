@@ -82,7 +82,7 @@ def default_survivor(frames: dict[str, pd.DataFrame], left: str, right: str) -> 
 
 def apply_match(frames: dict[str, pd.DataFrame], left: str, right: str, survivor: str) -> dict[str, pd.DataFrame]:
     """Merge the units of ``left`` and ``right`` into the unit of ``survivor`` (a source or canonical id)."""
-    f = {k: v.copy() for k, v in frames.items()}
+    f = _editable(frames)
     idm = f["id_map"]
     canon = dict(zip(idm["source_org_id"].tolist(), idm["canonical_org_id"].tolist()))
     keep = canon.get(survivor, survivor)
@@ -119,7 +119,7 @@ def apply_match(frames: dict[str, pd.DataFrame], left: str, right: str, survivor
 
 def apply_distinct(frames: dict[str, pd.DataFrame], left: str, right: str) -> dict[str, pd.DataFrame]:
     """Keep the two apart: a pending pair becomes rejected; a merged pair is split (unmerge)."""
-    f = {k: v.copy() for k, v in frames.items()}
+    f = _editable(frames)
     canon = dict(zip(f["id_map"]["source_org_id"].tolist(), f["id_map"]["canonical_org_id"].tolist()))
     if canon[left] == canon[right]:
         moving = right if canon[right] != right else left
@@ -130,7 +130,7 @@ def apply_distinct(frames: dict[str, pd.DataFrame], left: str, right: str) -> di
 def unmerge(frames: dict[str, pd.DataFrame], source: str) -> dict[str, pd.DataFrame]:
     """Take ``source`` (and the records it is the survivor of) out of its unit: it becomes a unit of its
     own again, with its own activities; parent and province stay those of the unit it left."""
-    f = {k: v.copy() for k, v in frames.items()}
+    f = _editable(frames)
     idm = f["id_map"]
     canon = dict(zip(idm["source_org_id"].tolist(), idm["canonical_org_id"].tolist()))
     old = canon[source]
@@ -159,6 +159,12 @@ def unmerge(frames: dict[str, pd.DataFrame], source: str) -> dict[str, pd.DataFr
     if "org_id" in vis.columns:
         vis.loc[vis["org_id"] == source, "canonical_org_id"] = source
     return f
+
+
+def _editable(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """A copy whose edited frames may be changed in place (the records are only read)."""
+    edited = ("organizations", "id_map", "merge_suggestions", "activity_visibility")
+    return {k: (v.copy() if k in edited else v) for k, v in frames.items()}
 
 
 def _record_name(frames: dict, source: str) -> str:

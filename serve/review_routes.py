@@ -127,4 +127,5 @@ def review_router(store: Store, templates, on_publish) -> APIRouter:
         on_publish()
         return result
 
+    router.desk = desk  # the app warms its queue at start-up
     return router

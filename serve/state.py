@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,6 +17,7 @@ from core.store import Store
 from serve.lookup import SuggestIndex
 
 log = logging.getLogger("orgreg.serve")
+MIN_RELOAD_SECONDS = 15.0
 
 
 @dataclass
@@ -51,13 +53,18 @@ def load(store: Store, regions: RegionTable) -> Loaded | None:
 
 
 class SnapshotHolder:
-    def __init__(self, store: Store, regions: RegionTable | None = None, poll_seconds: float = 5.0):
+    def __init__(self, store: Store, regions: RegionTable | None = None, poll_seconds: float = 5.0,
+                 min_reload_seconds: float = MIN_RELOAD_SECONDS):
+        self.min_reload_seconds = min_reload_seconds
         self.store = store
         self.regions = regions or default_regions()
         self.poll_seconds = poll_seconds
         self.current: Loaded | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._lock_soon = threading.Lock()
+        self._last_load = 0.0
+        self._loading = self._again = False
         self._thread: threading.Thread | None = None
 
     def refresh(self) -> bool:
@@ -69,14 +76,38 @@ class SnapshotHolder:
             if self.current is not None and self.current.version == snap.version:
                 return False
             loaded = load(self.store, self.regions)
+            self._last_load = time.monotonic()
             if loaded is not None:
                 self.current = loaded
                 log.info("serving snapshot v%s", loaded.version)
         return True
 
     def refresh_soon(self) -> None:
-        """Load a new snapshot in the background; the request that published it does not wait."""
-        threading.Thread(target=self._safe_refresh, name="snapshot-refresh", daemon=True).start()
+        """Load a new snapshot in the background; the request that published it does not wait.
+
+        Reviewers publish many small versions in a row: while a load is running, further requests
+        only ask for one more load afterwards, so the index is rebuilt at most twice per burst.
+        """
+        with self._lock_soon:
+            if self._loading:
+                self._again = True
+                return
+            self._loading = True
+        threading.Thread(target=self._load_until_current, name="snapshot-refresh", daemon=True).start()
+
+    def _load_until_current(self) -> None:
+        while True:
+            # a burst of review decisions publishes a version every second or so; the index is
+            # rebuilt at most every MIN_RELOAD_SECONDS so that the decisions keep the CPU
+            wait = self._last_load + self.min_reload_seconds - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._safe_refresh()
+            with self._lock_soon:
+                if not self._again:
+                    self._loading = False
+                    return
+                self._again = False
 
     def _safe_refresh(self) -> None:
         try:
@@ -93,4 +124,4 @@ class SnapshotHolder:
 
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_seconds):
-            self._safe_refresh()  # a bad snapshot must not stop the service: the old one keeps serving
+            self.refresh_soon()  # a bad snapshot must not stop the service: the old one keeps serving

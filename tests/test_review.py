@@ -12,7 +12,7 @@ def service(tmp_path):
     add_user(store, "adm", "admin", "password-2")
     from serve.app import create_app
 
-    with TestClient(create_app(settings, store, poll_seconds=3600)) as client:
+    with TestClient(create_app(settings, store, poll_seconds=3600, min_reload_seconds=0)) as client:
         client.store = store
         yield client
 

@@ -18,7 +18,7 @@ def client(tmp_path_factory):
     store.publish(run["frames"], None, {})
     from serve.app import create_app
 
-    with TestClient(create_app(settings, store, poll_seconds=0.2)) as c:
+    with TestClient(create_app(settings, store, poll_seconds=0.2, min_reload_seconds=0)) as c:
         c.frames = run["frames"]
         c.store = store
         yield c
