@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from common import OUT, peak_rss_mb
+from common import peak_rss_mb
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ import random
 import re
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -67,7 +66,6 @@ def build_queries(entities: pd.DataFrame, records: pd.DataFrame, n: int, seed: i
         name = e.name
         short = name.replace("科学技术协会", "科协")
         parts = split_name(name)
-        rest = name[len(parts.region_text):]
         add = lambda q, kind: rows.append((q[:50], kind, e.entity_id))  # noqa: E731
         add(name, "exact")
         if short != name:

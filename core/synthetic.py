@@ -117,7 +117,6 @@ class Generator:
             self._local("高校科协", name + "科学技术协会", code)
         while len(self.units) < n_units:
             code = rng.choice(places)
-            level = r.level(code)
             place = r.by_code[code].name
             kind = rng.random()
             if kind < 0.25 or collisions > 20:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import traceback
 from contextlib import contextmanager
-from pathlib import Path
 
 import pandas as pd
 from prefect import flow, get_run_logger

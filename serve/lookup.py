@@ -155,9 +155,6 @@ class SuggestIndex:
         self.syllable_postings, self.initial_postings = _postings(syl_post), _postings(ini_post)
 
     # ------------------------------------------------------------------ filters
-    def _allowed(self, org: int, category: str | None, region: str | None) -> bool:
-        return bool(len(self._filter(np.flatnonzero(self.text_org == org)[:1], category, region)))
-
     def _filter(self, texts: np.ndarray, category: str | None, region: str | None) -> np.ndarray:
         """Texts whose unit passes the category and region filters (vectorised)."""
         if not category and not region:
