@@ -119,18 +119,13 @@ def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int, kee
     return code // n_records, code % n_records
 
 
-def block_pairs(records: pd.DataFrame, max_block_size: int = 100,
-                changed: np.ndarray | None = None) -> tuple[pd.DataFrame, dict]:
+def block_pairs(records: pd.DataFrame, max_block_size: int = 100) -> tuple[pd.DataFrame, dict]:
     """Candidate pairs ``(rid_l, rid_r)`` with ``rid_l < rid_r``, no repeats, and blocking stats.
 
-    ``changed`` (a boolean mask over records) keeps only pairs touching a changed record, for
-    incremental runs.
+    Incremental runs block everything too and reuse last run's scores (``dedupe.incremental``).
     """
     long = record_keys(records)
     long, skipped = _split_large(long, records, max_block_size)
-    if changed is not None:
-        touched = long.loc[changed[long["rid"].to_numpy()], "key"].unique()
-        long = long[long["key"].isin(touched)]
     code = records["region_best"].to_numpy()
     pref = records["prefecture_best"].to_numpy()
     prov = records["province_best"].to_numpy()
@@ -139,9 +134,8 @@ def block_pairs(records: pd.DataFrame, max_block_size: int = 100,
         # both have a place and neither contains the other (two counties): such pairs can only
         # score 0, so they are not scored at all
         ca, cb = code[a], code[b]
-        mask = ((ca == "") | (cb == "") | (ca == cb) | (pref[a] == cb) | (prov[a] == cb) | (pref[b] == ca)
+        return ((ca == "") | (cb == "") | (ca == cb) | (pref[a] == cb) | (prov[a] == cb) | (pref[b] == ca)
                 | (prov[b] == ca))
-        return mask & (changed[a] | changed[b]) if changed is not None else mask
 
     a, b = _pairs_within_blocks(long["key"].to_numpy(), long["rid"].to_numpy(), len(records), keep)
     pairs = pd.DataFrame({"rid_l": a, "rid_r": b})

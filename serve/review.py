@@ -75,9 +75,10 @@ def default_survivor(frames: dict[str, pd.DataFrame], left: str, right: str) -> 
     a, b = canon[left], canon[right]
 
     def rank(c):
-        return (bool(orgs.at[c, "certified"]), int(acts.get(c, 0)), int(orgs.at[c, "members"]), -int(c < a or c < b))
+        return bool(orgs.at[c, "certified"]), int(acts.get(c, 0)), int(orgs.at[c, "members"])
 
-    return a if rank(a) >= rank(b) else b
+    # equal on every rule: the smaller id, so the default never depends on which side is which
+    return max((a, b), key=lambda c: (rank(c), c == min(a, b)))
 
 
 def apply_match(frames: dict[str, pd.DataFrame], left: str, right: str, survivor: str) -> dict[str, pd.DataFrame]:
