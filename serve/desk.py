@@ -25,25 +25,28 @@ class Desk:
         # the live snapshot's frames and queue, kept between requests: a page load must not re-read
         # a million records; a decision replaces them with what it published
         self._cache: tuple[int, dict, pd.DataFrame | None] | None = None
+        self._cache_lock = threading.RLock()  # the start-up warm-up and requests share the cache
 
     def frames(self) -> tuple[int, dict[str, pd.DataFrame]]:
         snap = self.store.live_snapshot()
         if snap is None:
             raise LookupError("还没有发布的快照：请先运行 orgreg nightly")
-        if self._cache is None or self._cache[0] != snap.version:
-            self._cache = (snap.version, {n: snap.frame(n) for n in EDITED if snap.has(n)}, None)
-            self._cache[1]["records"] = snap.frame("records")
-        return self._cache[0], dict(self._cache[1])
+        with self._cache_lock:
+            if self._cache is None or self._cache[0] != snap.version:
+                frames = {n: snap.frame(n) for n in EDITED + ("records",) if snap.has(n)}
+                self._cache = (snap.version, frames, None)  # only ever a complete set of frames
+            return self._cache[0], dict(self._cache[1])
 
     def decided(self) -> set[str]:
         return set(self.store.decisions_frame()["pair_key"])
 
     def queue(self, frames: dict | None = None) -> pd.DataFrame:
-        version, current = self.frames()
         decided = self.decided()
-        if self._cache[2] is None:
-            self._cache = (version, self._cache[1], review.review_queue(current, decided, self.regions))
-        queue = self._cache[2]
+        with self._cache_lock:
+            version, current = self.frames()
+            if self._cache[2] is None:
+                self._cache = (version, self._cache[1], review.review_queue(current, decided, self.regions))
+            queue = self._cache[2]
         return queue[~queue["id"].str.replace("-", "|", regex=False).isin(decided)]
 
     def _publish(self, frames: dict, counts: dict, note: str):

@@ -37,6 +37,11 @@ def _row(r: dict) -> dict:
     return out
 
 
+def _not_found(e: LookupError) -> Exception:
+    """404 for what the desk did not find; a KeyError is a bug and must not look like one."""
+    return e if isinstance(e, KeyError) else HTTPException(404, str(e))
+
+
 def review_router(store: Store, templates, on_publish) -> APIRouter:
     router = APIRouter()
     desk = Desk(store)
@@ -93,7 +98,7 @@ def review_router(store: Store, templates, on_publish) -> APIRouter:
             return JSONResponse({"detail": str(e), "existing": {k: e.existing.get(k) for k in (
                 "decision", "user", "survivor")}}, status_code=409)
         except LookupError as e:
-            raise HTTPException(404, str(e))
+            raise _not_found(e)
         on_publish()
         return result
 
@@ -103,7 +108,7 @@ def review_router(store: Store, templates, on_publish) -> APIRouter:
         try:
             result = desk.decide_cluster(sid, body.decision, user["name"])
         except LookupError as e:
-            raise HTTPException(404, str(e))
+            raise _not_found(e)
         on_publish()
         return result
 
@@ -113,7 +118,7 @@ def review_router(store: Store, templates, on_publish) -> APIRouter:
         try:
             result = desk.undo(user["name"])
         except LookupError as e:
-            raise HTTPException(404, str(e))
+            raise _not_found(e)
         on_publish()
         return result
 
@@ -123,7 +128,7 @@ def review_router(store: Store, templates, on_publish) -> APIRouter:
         try:
             result = desk.unmerge(body.org_id, user["name"])
         except LookupError as e:
-            raise HTTPException(404, str(e))
+            raise _not_found(e)
         on_publish()
         return result
 

@@ -108,7 +108,8 @@ def test_unmerge_restores_both_records_and_their_activities(service):
     reviewer = {"Authorization": f"Bearer {new_token(service.store, 'rev')}"}
     assert service.post("/api/review/unmerge", json={"org_id": "c2"}, headers=reviewer).status_code == 403
     admin = {"Authorization": f"Bearer {new_token(service.store, 'adm')}"}
-    assert service.post("/api/review/unmerge", json={"org_id": "c2"}, headers=admin).status_code == 200
+    r = service.post("/api/review/unmerge", json={"org_id": "c2"}, headers=admin)
+    assert r.status_code == 200, r.text
     id_map = live(service, "id_map").set_index("source_org_id")
     assert id_map.loc["c2", "canonical_org_id"] == "c2" and id_map.loc["c1", "canonical_org_id"] == "c1"
     vis = live(service, "activity_visibility").set_index("activity_id")
