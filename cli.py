@@ -162,7 +162,7 @@ def serve(home: Optional[Path] = HOME, host: Optional[str] = typer.Option(None, 
     settings = _settings(home)
     console.print(f"服务地址：http://{host or settings.serve_host}:{port or settings.serve_port}/ （接口文档 /docs）")
     uvicorn.run(create_app(settings), host=host or settings.serve_host, port=port or settings.serve_port,
-                log_level="info")
+                log_level="info", access_log=settings.serve_access_log)
 
 
 user_app = typer.Typer(help="审核账号：添加用户、生成 API 令牌。", no_args_is_help=True)

@@ -9,6 +9,7 @@ one homophone typo, traditional characters, the name of a merged duplicate (alia
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import re
@@ -205,6 +206,7 @@ def speed(units: int, http: bool) -> None:
     index = SuggestIndex(orgs, records, id_map, default_regions())
     print(f"orgreg index build {time.perf_counter() - t:.1f} s, +{rss_mb() - before:,.0f} MB resident "
           f"(process peak {peak_rss_mb():,.0f} MB)", flush=True)
+    gc.freeze()  # as the service does after loading a snapshot (serve.state.settle_memory)
     entity_records = records.assign(entity_id=records["org_id"].map(f["entity_of"]))
     queries = build_queries(f["truth_entities"], entity_records, 3000)["query"]
     canonical = dict(zip(id_map["source_org_id"], id_map["canonical_org_id"]))
@@ -244,6 +246,10 @@ def http_load(frames: dict, queries: pd.Series) -> None:
             except OSError:
                 time.sleep(0.5)
         from urllib.parse import quote
+
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        rss = next(int(l.split()[1]) for l in status.splitlines() if l.startswith("VmRSS")) / 1024
+        print(f"server process resident after loading the snapshot: {rss:,.0f} MB")
 
         script = Path(home) / "queries.lua"
         paths = [f"/api/suggest?q={quote(q)}&limit=10" for q in queries[:2000]]

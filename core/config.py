@@ -36,6 +36,7 @@ class Settings(BaseSettings):
 
     serve_host: str = Field("127.0.0.1", description="address `orgreg serve` binds to")
     serve_port: int = Field(8000, description="port `orgreg serve` binds to")
+    serve_access_log: bool = Field(False, description="log every request of `orgreg serve` (costs throughput)")
     suggest_max_limit: int = Field(50, description="largest `limit` accepted by /api/suggest")
     session_secret: str = Field("", description="secret signing login sessions; empty means one generated and kept in the state directory")
 

@@ -8,9 +8,10 @@ import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import orjson
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,6 +23,7 @@ from core.schema import CATEGORIES
 from core.store import Store, open_store
 from dedupe.compare import HeadPlaces, compare_records
 from serve.auth import require_user, session_secret
+from serve.fastpath import SuggestFastPath
 from serve.review_routes import review_router
 from serve.state import Loaded, SnapshotHolder
 from starlette.middleware.sessions import SessionMiddleware
@@ -88,15 +90,26 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
             return JSONResponse({"status": "starting", "detail": "还没有发布的快照"}, status_code=503)
         return {"status": "ok", "snapshot_version": current.version}
 
-    @app.get("/api/suggest", summary="归口单位联想")
-    def suggest(q: str = Query(..., min_length=1, max_length=MAX_QUERY, description="输入的文字、拼音或首字母"),
+    def suggest_json(q: str, category: str | None, region: str | None, limit: int) -> bytes | None:
+        current = holder.current
+        if current is None:
+            return None
+        body = {"results": current.index.suggest(q, category, region, limit), "snapshot_version": current.version}
+        return orjson.dumps(body)
+
+    # well-formed requests are answered by SuggestFastPath with suggest_json before reaching this route,
+    # which documents the API and answers the rest (errors); async: no hop to the thread pool
+    app.add_middleware(SuggestFastPath, answer=suggest_json, max_query=MAX_QUERY, max_limit=settings.suggest_max_limit)
+
+    @app.get("/api/suggest", summary="归口单位联想", response_class=Response)
+    async def suggest(q: str = Query(..., min_length=1, max_length=MAX_QUERY, description="输入的文字、拼音或首字母"),
                 category: str | None = Query(None, description="组织类别"),
                 region: str | None = Query(None, pattern=r"^\d{6}$", description="地区代码；省级代码包含其下所有地区"),
                 limit: int = Query(10, ge=1, le=settings.suggest_max_limit)):
         if category and category not in CATEGORIES:
             raise HTTPException(422, f"未知的组织类别：{category}")
-        current = live()
-        return {"results": current.index.suggest(q, category, region, limit), "snapshot_version": current.version}
+        live()
+        return Response(suggest_json(q, category, region, limit), media_type="application/json")
 
     def org_view(current: Loaded, oid: str) -> dict:
         row = current.orgs.loc[oid]
@@ -116,7 +129,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
             raise HTTPException(404, f"组织库中没有 ID 为 {org_id} 的组织")
         body = org_view(current, canonical)
         body.update(requested_id=org_id, merged=canonical != org_id,
-                    how=current.how.get(org_id), note=f"{org_id} 已合并到 {canonical}" if canonical != org_id else "")
+                    how=current.canonical.how_of(org_id), note=f"{org_id} 已合并到 {canonical}" if canonical != org_id else "")
         return body
 
     @app.get("/api/orgs/{org_id}/subtree", summary="组织的下级（含统计）")
@@ -165,12 +178,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
         mine = prepare_registry(proposed, current.index.regions).iloc[0].to_dict()
         hits = current.index.search(body.name, limit=20)
         candidates = [str(current.index.org_ids[h.org]) for h in hits]
-        recs = current.records[current.records["org_id"].map(current.canonical).isin(candidates)]
+        recs = current.records.loc[current.records.index.intersection(candidates)]
         heads = HeadPlaces(pd.concat([recs, pd.DataFrame([mine])], ignore_index=True))
         best: dict[str, tuple[float, str]] = {}
-        for rec in recs.to_dict("records"):
+        for cid, rec in zip(recs.index, recs.to_dict("records")):
             verdict = compare_records(mine, rec, heads)
-            cid = current.canonical[rec["org_id"]]
             if verdict.score > best.get(cid, (-1, ""))[0]:
                 best[cid] = (verdict.score, verdict.note)
         results = [dict(org_view(current, cid), score=round(score, 4), reason=note)

@@ -2,33 +2,33 @@
 
 Every canonical unit is found by its name and by the names of the records merged into it (aliases),
 all normalised with ``core.normalise`` exactly as the nightly run normalised them, so 科协 finds
-科学技术协会 and traditional characters find simplified ones. Postings of character bigrams (and of
-pinyin syllables and initials trigrams) are ordered by the units' static rank, so a query walks them
-best-first and stops as soon as it has enough; ``max_scan`` bounds the work of any one query.
+科学技术协会 and traditional characters find simplified ones. Tiers, best first: the exact name, a
+prefix, a substring, the rest of the name inside the place the query names, pinyin or initials from
+the start of a form, from inside one, and finally one wrong character. Within a tier units keep their
+static rank (certified, then larger). The data structures are in ``serve.prefix`` and ``serve.forms``.
 """
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.dtypes import StringDType
 import pandas as pd
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from core.normalise import name_key, normalise_name, split_name, split_suffix
 from core.regions import RegionTable
-from serve.pinyin import forms, phrase_syllables, syllables
+from serve.forms import FULL_WORD, Texts, pinyin_forms, place_rest_strings, searchable_texts
+from serve.pinyin import Readings, forms
+from serve.prefix import Postings, PrefixIndex, first_per_org, intersect_walk, sorted_unique
 
 _ASCII_QUERY = re.compile(r"^[A-Za-z' ]+$")
 TIER_EXACT, TIER_PREFIX, TIER_SUBSTRING, TIER_PLACE, TIER_PINYIN, TIER_PINYIN_INNER, TIER_FUZZY = range(7)
 TIER_NAMES = {TIER_EXACT: "exact", TIER_PREFIX: "prefix", TIER_SUBSTRING: "substring", TIER_PLACE: "place",
               TIER_PINYIN: "pinyin", TIER_PINYIN_INNER: "pinyin", TIER_FUZZY: "fuzzy"}
-
-
-def _starts_a_form(forms: str, q: str) -> bool:
-    """Whether ``q`` begins one of the ``|``-separated forms (gzkx begins 广州科协, not 贵州科协's middle)."""
-    return forms.startswith(q) or ("|" + q) in forms
+KEY_WIDTH = 48  # characters of a name kept for vectorised checks; longer ones are checked in Python
+CHAR_BITS = 16
 
 
 @dataclass(frozen=True)
@@ -39,20 +39,9 @@ class Hit:
     field: str
 
 
-_PLACE_SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|自治旗|地区|省|市|盟|县|区|旗)")
-
-
-def _loose(key: str, prefix: int) -> str:
-    """A name as people shorten it: place words without 省/市/县/区, and 科协 for 科学技术协会.
-
-    >>> _loose("广东省广州市科学技术协会", 6)
-    '广东广州科协'
-    """
-    return _PLACE_SUFFIX.sub("", key[:prefix]) + key[prefix:].replace("科学技术协会", "科协")
-
-
-def _postings(lists: dict) -> dict[str, np.ndarray]:
-    return {k: np.asarray(v, dtype=np.int32) for k, v in lists.items()}
+def _fixed(strings, width: int, kind: str) -> np.ndarray:
+    longest = max(map(len, strings), default=1)
+    return np.array(strings, dtype=f"{kind}{max(min(longest, width), 1)}")
 
 
 class SuggestIndex:
@@ -65,274 +54,257 @@ class SuggestIndex:
         # static rank: certified first, then larger units (more records, more activities)
         orgs = orgs.sort_values(["certified", "members", "activities", "org_id"],
                                 ascending=[False, False, False, True], ignore_index=True)
-        self.org_ids = orgs["org_id"].to_numpy()
-        self.names = orgs["name"].to_numpy()
-        self.categories = orgs["category"].to_numpy()
-        self.region_codes = orgs["region_code"].to_numpy()
-        self.provinces = orgs["province_code"].to_numpy()
+        strings = StringDType()  # compact, and only read one at a time for answers
+        self.org_ids = orgs["org_id"].to_numpy(dtype=strings)
+        self.names = orgs["name"].to_numpy(dtype=strings)
+        self.region_codes = orgs["region_code"].to_numpy(dtype=strings)
+        self.provinces = orgs["province_code"].to_numpy(dtype=strings)
         self.certified = orgs["certified"].to_numpy().astype(bool)
-        self.position = {o: i for i, o in enumerate(self.org_ids)}
-        self.category_names = sorted(set(self.categories))
-        cat_id = {c: i for i, c in enumerate(self.category_names)}
-        self.category_id = np.array([cat_id[c] for c in self.categories], dtype=np.int16)
-        known = [c if c in regions.by_code else "" for c in self.region_codes]
-        self.code_num = np.array([int(c) if c else 0 for c in known], dtype=np.int32)
-        self.pref_num = np.array([int(regions.prefecture(c) or 0) if c else 0 for c in known], dtype=np.int32)
-        self.prov_num = np.array([int(regions.province(c) or 0) if c else 0 for c in known], dtype=np.int32)
-        self.canonical = dict(zip(id_map["source_org_id"], id_map["canonical_org_id"]))
-        self._build_texts(orgs, records)
+        self.category_names = sorted(set(orgs["category"].unique()))
+        self.category_id = pd.Categorical(orgs["category"], categories=self.category_names).codes.astype(np.int16)
+        paths = self._paths(pd.Series(self.region_codes))
+        self.code_num, self.pref_num, self.prov_num = (paths[c].to_numpy(np.int32) for c in ("code", "pref", "prov"))
+        self._build(searchable_texts(orgs, records, id_map))
+
+    def _paths(self, codes: pd.Series) -> pd.DataFrame:
+        """Numeric county/prefecture/province codes of region codes (0 when unknown), once per distinct code."""
+        rows = {}
+        for c in pd.unique(codes):
+            ok = c in self.regions.by_code
+            rows[c] = (int(c) if ok else 0, int(self.regions.prefecture(c) or 0) if ok else 0,
+                       int(self.regions.province(c) or 0) if ok else 0)
+        table = pd.DataFrame.from_dict(rows, orient="index", columns=["code", "pref", "prov"])
+        return table.reindex(codes.to_numpy()).reset_index(drop=True)
 
     # ------------------------------------------------------------------ build
-    def _build_texts(self, orgs: pd.DataFrame, records: pd.DataFrame) -> None:
-        pos = self.position
-        rec = records.assign(org=records["org_id"].map(self.canonical).map(pos))
-        rec = rec[rec["org"].notna()]
-        aliases = pd.DataFrame({"org": rec["org"].astype(int).to_numpy(), "key": rec["name_key"].to_numpy(),
-                                "raw": rec["name"].str.strip().to_numpy(),
-                                "prefix": rec["region_text"].str.len().to_numpy(),
-                                "place": rec["name_region_code"].to_numpy()})
-        # the display name is normally the survivor's own key; only the others need parsing here
-        keys = [name_key(normalise_name(n)) for n in orgs["name"]]
-        known = set(zip(aliases["org"], aliases["key"]))
-        extra = [(i, k, n) for i, (k, n) in enumerate(zip(keys, orgs["name"])) if (i, k) not in known]
-        parsed = [split_name(k) for _, k, _ in extra]
-        display = pd.DataFrame({"org": [i for i, _, _ in extra], "key": [k for _, k, _ in extra],
-                                "raw": [n for _, _, n in extra], "prefix": [len(p.region_text) for p in parsed],
-                                "place": [p.region_code or "" for p in parsed]})
-        first = pd.DataFrame({"org": np.arange(len(orgs)), "key": keys})
-        texts = pd.concat([display, aliases], ignore_index=True)
-        # the unit's display name first among its texts
-        texts["is_name"] = pd.MultiIndex.from_frame(texts[["org", "key"]]).isin(
-            pd.MultiIndex.from_frame(first[["org", "key"]]))
-        texts = texts.sort_values(["org", "is_name"], ascending=[True, False], kind="stable")
-        texts = texts[texts["key"] != ""].drop_duplicates(["org", "key"]).reset_index(drop=True)
-        self.text_org = texts["org"].to_numpy().astype(np.int32)
-        self.text_key = texts["key"].tolist()
-        self.text_raw = texts["raw"].tolist()
-        self.text_is_name = texts["is_name"].to_numpy()
-        bigrams, firsts = defaultdict(list), defaultdict(list)
-        syl_post, ini_post = defaultdict(list), defaultdict(list)
-        self.exact: dict[str, list[int]] = defaultdict(list)
-        self._formal: dict[str, list[str]] = {}
-        self.text_pinyin, self.text_initials = [], []
-        prefixes = texts["prefix"].astype(int).tolist()
-        for t, (key, prefix, code) in enumerate(zip(self.text_key, prefixes, texts["place"].tolist())):
-            self.exact[key].append(t)
-            firsts[key[0]].append(t)
-            for g in {key[i:i + 2] for i in range(len(key) - 1)}:
-                bigrams[g].append(t)
-            # pinyin of the name as written and of its loose short form (广州科协 for 广州市科学技术协会),
-            # because people type either; both are searched as one string
-            place, rest = key[:prefix], key[prefix:]
-            place_syl = list(phrase_syllables(place)) if prefix else []
-            rest_syl = syllables(rest)
-            forms_ = [place_syl + rest_syl]
-            short = rest.replace("科学技术协会", "科协")
-            short_syl = syllables(short) if short != rest else rest_syl
-            if short != rest:
-                forms_.append(place_syl + short_syl)
-            loose_place = _PLACE_SUFFIX.sub("", place)
-            if loose_place != place or short != rest:
-                forms_.append(list(phrase_syllables(loose_place)) + short_syl)
-            if code:  # the official names of the place: 济宁造纸学会 is found as jiningshizaozhixuehui
-                formal = self._formal.get(code)
-                if formal is None:
-                    formal = self._formal[code] = list(phrase_syllables(self.regions.path_names(code)))
-                forms_.append(formal + short_syl)
-            full = "|".join(dict.fromkeys("".join(f) for f in forms_))
-            initials = "|".join(dict.fromkeys("".join(x[0] for x in f) for f in forms_))
-            self.text_pinyin.append(full)
-            self.text_initials.append(initials)
-            for s in {x for f in forms_ for x in f}:
-                syl_post[s].append(t)
-            for g in {initials[i:i + 3] for i in range(max(len(initials) - 2, 0))} - {""} or {initials}:
-                ini_post[g].append(t)
-        self.place_exact: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for t, (key, prefix, code) in enumerate(zip(self.text_key, texts["prefix"].astype(int), texts["place"])):
-            if code and prefix and key[prefix:]:
-                self.place_exact[(code, key[prefix:])].append(t)
-        self.bigrams, self.firsts = _postings(bigrams), _postings(firsts)
-        self.syllable_postings, self.initial_postings = _postings(syl_post), _postings(ini_post)
+    def _build(self, texts: Texts) -> None:
+        keys = texts.key.tolist()
+        self.text_org = texts.org.astype(np.int32)
+        self.text_is_name = texts.is_name
+        self.text_raw = texts.raw.astype(StringDType())
+        self.text_prefix = texts.prefix.astype(np.int16)
+        self.text_len = np.fromiter((len(k) for k in keys), dtype=np.int16, count=len(keys))
+        self.text_key = _fixed(keys, KEY_WIDTH, "U")
+        self.long_keys = {int(t): keys[t] for t in np.flatnonzero(self.text_len > self.text_key.itemsize // 4)}
+        owners = np.arange(len(keys), dtype=np.int32)
+        self.keys = PrefixIndex(_fixed(keys, 16, "U"), owners)
+        strings, owner = place_rest_strings(texts)
+        self.place_rest = PrefixIndex(_fixed(strings, 16, "U"), owner)
+        self._build_bigrams(keys)
+        # regions: a unit is found under its county, its prefecture and its province
+        orgs = self.text_org
+        self.in_region = Postings(np.concatenate([self.code_num[orgs], self.pref_num[orgs], self.prov_num[orgs]]),
+                                  np.concatenate([owners] * 3))
+        self.readings = Readings("".join(set(keys)))
+        start, inner = pinyin_forms(texts, self.regions, self.readings)
+        self.pinyin = PrefixIndex(_fixed(start.pinyin, 32, "S"), start.owner)
+        self.initials = PrefixIndex(_fixed(start.initials, 16, "S"), start.owner)
+        self.inner_pinyin = PrefixIndex(_fixed(inner.pinyin, 32, "S"), inner.owner)
+        self.inner_initials = PrefixIndex(_fixed(inner.initials, 16, "S"), inner.owner)
+        self.text_pinyin_cache: dict[int, tuple[str, str]] = {}
 
-    # ------------------------------------------------------------------ filters
-    def _filter(self, texts: np.ndarray, category: str | None, region: str | None) -> np.ndarray:
-        """Texts whose unit passes the category and region filters (vectorised)."""
+    def _build_bigrams(self, keys: list[str]) -> None:
+        chars = sorted(set("".join(set(keys))))
+        self.char_id = {c: i + 1 for i, c in enumerate(chars)}  # 0 pads
+        if len(chars) >= (1 << CHAR_BITS):
+            raise ValueError("too many distinct characters for the bigram index")
+        width = int(self.text_len.max()) if len(keys) else 1
+        table = np.zeros(0x110000, dtype=np.int32)
+        table[[ord(c) for c in chars]] = np.arange(1, len(chars) + 1)
+        grams, owners, firsts = [], [], []
+        for start in range(0, len(keys), 200_000):  # in slices: a million names at once would need gigabytes
+            part = keys[start:start + 200_000]
+            codes = table[np.array(part, dtype=f"U{width}").view(np.uint32).reshape(len(part), width)]
+            pair = codes[:, :-1].astype(np.int64) * (1 << CHAR_BITS) + codes[:, 1:]
+            valid = (codes[:, :-1] > 0) & (codes[:, 1:] > 0)
+            grams.append(pair[valid])
+            owners.append(np.nonzero(valid)[0].astype(np.int32) + start)
+            firsts.append(codes[:, 0])
+        self.bigrams = Postings(np.concatenate(grams), np.concatenate(owners))
+        self.firsts = Postings(np.concatenate(firsts), np.arange(len(keys)))
+
+    def _bigram(self, g: str) -> np.ndarray | None:
+        a, b = self.char_id.get(g[0]), self.char_id.get(g[1])
+        if not a or not b:
+            return None
+        return self.bigrams.get(a * (1 << CHAR_BITS) + b)
+
+    # ------------------------------------------------------------------ filters and checks
+    def _acceptor(self, category: str | None, region: str | None):
+        """A vectorised filter of text ids by their unit's category and region, or None for no filter;
+        ``False`` when the filter can match nothing."""
         if not category and not region:
-            return texts
-        orgs = self.text_org[texts]
-        mask = np.ones(len(texts), dtype=bool)
+            return None
+        checks = []
         if category:
             if category not in self.category_names:
-                return texts[:0]
-            mask &= self.category_id[orgs] == self.category_names.index(category)
+                return False
+            cat = self.category_names.index(category)
+            checks.append(lambda t: self.category_id[self.text_org[t]] == cat)
         if region:
             level = self.regions.level(region) if region in self.regions.by_code else 0
             table = {1: self.prov_num, 2: self.pref_num, 3: self.code_num}.get(level)
             if table is None:
-                return texts[:0]
-            mask &= table[orgs] == int(region)
-        return texts[mask]
+                return False
+            num = int(region)
+            checks.append(lambda t: table[self.text_org[t]] == num)
+        if len(checks) == 1:
+            return checks[0]
+        return lambda t: checks[0](t) & checks[1](t)
 
-    def _scan(self, postings: np.ndarray | None, accept, limit: int, category, region) -> list[int]:
-        found, seen_orgs = [], set()
-        if postings is None:
-            return found
-        for t in self._filter(postings, category, region)[: self.max_scan]:
-            t = int(t)
-            org = int(self.text_org[t])
-            if org in seen_orgs or not accept(t):
-                continue
-            seen_orgs.add(org)
-            found.append(t)
-            if len(found) >= limit:
-                break
-        return found
+    def _contains(self, texts: np.ndarray, s: str) -> np.ndarray:
+        ok = np.strings.find(self.text_key[texts], s) >= 0
+        return self._fix_long(texts, ok, lambda k: s in k)
 
-    def _rarest(self, table: dict[str, np.ndarray], keys) -> np.ndarray | None:
-        """Texts having the rarest keys (the two rarest intersected: postings are sorted)."""
-        lists = [table.get(k) for k in keys]
-        if any(x is None for x in lists):
-            return None  # a key nobody has: no text contains the query
-        if not lists:
-            return None
-        lists.sort(key=len)
-        if len(lists) > 1 and len(lists[0]) > 64:
-            return np.intersect1d(lists[0], lists[1], assume_unique=True)
-        return lists[0]
+    def _fix_long(self, texts: np.ndarray, ok: np.ndarray, check) -> np.ndarray:
+        if self.long_keys:
+            for i, t in enumerate(texts.tolist()):
+                if t in self.long_keys:
+                    ok[i] = check(self.long_keys[t])
+        return ok
+
+    def key_of(self, t: int) -> str:
+        return self.long_keys.get(t) or str(self.text_key[t])
 
     # ------------------------------------------------------------------ queries
     def search(self, q: str, category: str | None = None, region: str | None = None, limit: int = 10) -> list[Hit]:
         q = (q or "").strip()
         if not q:
             return []
+        accept = self._acceptor(category, region)
+        if accept is False:
+            return []
         want = max(limit * 4, 40)
         hits: dict[int, Hit] = {}
 
-        def add(texts, tier, field):
-            for t in texts:
+        def add(texts, tier, field=None):
+            for t in np.asarray(texts).tolist():
                 org = int(self.text_org[t])
                 best = hits.get(org)
                 if best is None or tier < best.tier:
-                    hits[org] = Hit(org, tier, t, field)
+                    hits[org] = Hit(org, tier, t, field or ("name" if self.text_is_name[t] else "alias"))
 
         if _ASCII_QUERY.match(q):
-            self._pinyin(q.lower().replace(" ", "").replace("'", ""), want, category, region, add)
+            self._pinyin(q.lower().replace(" ", "").replace("'", ""), want, accept, add)
         else:
             key = name_key(normalise_name(q))
             if not key:
                 return []
-            for t in self._filter(np.asarray(self.exact.get(key, []), dtype=np.int32), category, region):
-                add([int(t)], TIER_EXACT, "name" if self.text_is_name[t] else "alias")
-            if len(key) == 1:
-                found = self._scan(self.firsts.get(key), lambda t: True, want, category, region)
-                add(found, TIER_PREFIX, "name")
-            else:
-                grams = {key[i:i + 2] for i in range(len(key) - 1)}
-                found = self._scan(self._rarest(self.bigrams, grams), lambda t: key in self.text_key[t], want,
-                                   category, region)
-                for t in found:
-                    tier = TIER_PREFIX if self.text_key[t].startswith(key) else TIER_SUBSTRING
-                    add([t], tier, "name" if self.text_is_name[t] else "alias")
+            self._by_name(key, want, accept, add)
             if len(hits) < limit:
-                self._by_place(key, want, category, region, add)
+                self._by_place(key, want, accept, region, add)
             if not hits:  # a typo: the same sounds, or one character off
                 full, _ = forms(key, len(split_name(key).region_text))
-                self._pinyin(full, want, category, region, add, initials=False)
+                self._pinyin(full, want, accept, add, initials=False)
             if not hits:
-                self._fuzzy(key, want, category, region, add)
-        ranked = sorted(hits.values(), key=lambda h: (h.tier, h.org))
-        return ranked[:limit]
+                self._fuzzy(key, want, accept, add)
+        return sorted(hits.values(), key=lambda h: (h.tier, h.org))[:limit]
 
-    def _by_place(self, key: str, want: int, category, region, add) -> None:
+    def _by_name(self, key: str, want: int, accept, add) -> None:
+        lo, eq, hi = self.keys.range(key)
+        found = self.keys.best(lo, hi, want, self.text_org, accept)
+        if len(key) > self.keys.width:
+            found = found[self._fix_long(found, np.strings.startswith(self.text_key[found], key),
+                                         lambda k: k.startswith(key))]
+        exact = np.array([self.key_of(t) == key for t in found.tolist()], dtype=bool)
+        add(found[exact], TIER_EXACT)
+        add(found[~exact], TIER_PREFIX)
+        if len(found) >= want:
+            return
+        if len(key) == 1:
+            lists = [self.firsts.get(self.char_id.get(key, -1))]
+        else:
+            lists = [self._bigram(key[i:i + 2]) for i in range(len(key) - 1)]
+        if any(x is None for x in lists):
+            return  # a character pair no name has
+        lists = sorted({id(x): x for x in lists}.values(), key=len)[:3]
+        verify = (lambda t: self._contains(t, key)) if accept is None else (lambda t: accept(t) & self._contains(t, key))
+        add(intersect_walk(lists, want, verify, self.text_org, self.max_scan), TIER_SUBSTRING)
+
+    def _by_place(self, key: str, want: int, accept, region: str | None, add) -> None:
         """广州科协: the place named in the query, then the rest of the name inside that place."""
         parts = split_name(key)
         rest = key[len(parts.region_text):]
-        if not parts.region_code or not rest:
+        places = [parts.region_code] if parts.region_code else list(parts.place_candidates)
+        if not rest or not places or not parts.region_text:
             return
-        place = parts.region_code
-        if region and not (self.regions.contains(region, place) or self.regions.contains(place, region)):
-            return
-        exact = self._filter(np.asarray(self.place_exact.get((place, rest), []), dtype=np.int32), category, region)
-        add(exact.tolist(), TIER_EXACT, "name")
-        if len(exact) >= want:
-            return
-        grams = {rest[i:i + 2] for i in range(len(rest) - 1)} or {rest}
-        postings = self._rarest(self.bigrams, grams) if len(rest) > 1 else self.firsts.get(rest)
+        for place in places:
+            if region and not (self.regions.contains(region, place) or self.regions.contains(place, region)):
+                continue
+            lo, eq, hi = self.place_rest.range(place + rest)
+            exact = self.place_rest.best(lo, eq, want, self.text_org, accept)
+            exact = exact[[self.key_of(t).endswith(rest) and self.text_len[t] - self.text_prefix[t] == len(rest)
+                           for t in exact.tolist()]] if len(exact) else exact
+            add(exact, TIER_EXACT, "name")
+            inner = region if region and self.regions.contains(place, region) else place
+            level = self.regions.level(inner)
+            table = {1: self.prov_num, 2: self.pref_num, 3: self.code_num}[level]
+            num = int(inner)
+            lists = [self.in_region.get(num)]
+            if lists[0] is None:
+                continue
+            grams = [self._bigram(rest[i:i + 2]) for i in range(len(rest) - 1)]
+            if len(rest) > 1 and any(g is None for g in grams):
+                continue
+            lists += sorted((g for g in grams if g is not None), key=len)[:2]
 
-        inner = region if region and self.regions.contains(place, region) else place
-        found = self._scan(postings, lambda t: rest in self.text_key[t], want, category, inner)
-        # the unit of exactly that place comes first (广州科协 → 广州市科学技术协会, not a district's)
-        found.sort(key=lambda t: self.region_codes[self.text_org[t]] != place)
-        add(found[:want], TIER_PLACE, "name")
+            def verify(t, num=num, table=table):
+                ok = (table[self.text_org[t]] == num) & self._contains(t, rest)
+                return ok if accept is None else ok & accept(t)
 
-    def _pinyin(self, q: str, want: int, category, region, add, initials: bool = True) -> None:
+            found = intersect_walk(lists, want, verify, self.text_org, self.max_scan)
+            # the unit of exactly that place comes first (广州科协 → 广州市科学技术协会, not a district's)
+            own = self.code_num[self.text_org[found]] == int(place)
+            add(np.concatenate([found[own], found[~own]]), TIER_PLACE, "name")
+
+    def _pinyin(self, q: str, want: int, accept, add, initials: bool = True) -> None:
         if not q:
             return
-        pools = []
-        for complete, rest in self._segmentations(q):
-            if complete and (not rest or len(complete) > 1):
-                keys = complete if not rest else complete[:-1]
-                postings = self._rarest(self.syllable_postings, set(keys))
-                if postings is not None:
-                    pools.append(postings)
-        if pools:
-            postings = pools[0] if len(pools) == 1 else np.union1d(*pools[:2]).astype(np.int32)
-            found = self._scan(postings, lambda t: q in self.text_pinyin[t], want, category, region)
-            add([t for t in found if _starts_a_form(self.text_pinyin[t], q)], TIER_PINYIN, "pinyin")
-            add(found, TIER_PINYIN_INNER, "pinyin")
-        if initials:
-            grams = {q[i:i + 3] for i in range(len(q) - 2)} if len(q) >= 3 else set()
-            postings = self._rarest(self.initial_postings, grams) if grams else None
-            if postings is not None:
-                found = self._scan(postings, lambda t: q in self.text_initials[t], want, category, region)
-                add([t for t in found if _starts_a_form(self.text_initials[t], q)], TIER_PINYIN, "initials")
-                add(found, TIER_PINYIN_INNER, "initials")
+        found = 0
+        for index, field, tier in ((self.pinyin, "pinyin", TIER_PINYIN), (self.initials, "initials", TIER_PINYIN),
+                                   (self.inner_pinyin, "pinyin", TIER_PINYIN_INNER),
+                                   (self.inner_initials, "initials", TIER_PINYIN_INNER)):
+            if field == "initials" and not initials:
+                continue
+            if tier == TIER_PINYIN_INNER and found >= want:
+                break
+            lo, _, hi = index.range(q)
+            texts = index.best(lo, hi, want, self.text_org, accept)
+            if len(q) > index.width:  # the index keeps the first characters of each form: check the rest
+                texts = texts[[self._form_starts(t, q, field) for t in texts.tolist()]] if len(texts) else texts
+            add(texts, tier, field)
+            found += len(texts)
 
-    def _segmentations(self, q: str) -> list[tuple[list[str], str]]:
-        """Splits of the longest syllable-covered prefix of ``q``: the fewest syllables (zhen an) and the
-        most (ji an shi), since pinyin without apostrophes is ambiguous (镇安 zhenan, 吉安 jian)."""
-        out = []
-        for fewest in (True, False):
-            best = {0: []}
-            for i in range(len(q)):
-                if i not in best:
-                    continue
-                for n in range(6, 0, -1):
-                    s = q[i:i + n]
-                    if len(s) != n or s not in self.syllable_postings:
-                        continue
-                    cand = best[i] + [s]
-                    old = best.get(i + n)
-                    if old is None or (len(cand) < len(old) if fewest else len(cand) > len(old)):
-                        best[i + n] = cand
-            end = max(best)
-            out.append((best[end], q[end:]))
-        return out
+    def _form_starts(self, t: int, q: str, field: str) -> bool:
+        key = self.key_of(t)
+        prefix = int(self.text_prefix[t])
+        full, ini = forms(key, prefix)
+        short, short_ini = forms(key.replace(FULL_WORD, "科协"), prefix)
+        text = "|".join((full, short)) if field == "pinyin" else "|".join((ini, short_ini))
+        return any(f.startswith(q) or q in f for f in text.split("|"))
 
-    def _fuzzy(self, key: str, want: int, category, region, add) -> None:
-        """One wrong character: a homophone (candidates share the query's rarest pinyin syllables) or a
-        look-alike (candidates share a bigram of the distinguishing part), kept when rapidfuzz finds them close."""
+    def _fuzzy(self, key: str, want: int, accept, add) -> None:
+        """One wrong character that sounds different (a look-alike): candidates share a bigram of the
+        distinguishing part, and rapidfuzz keeps those within one edit of the query."""
         head = split_suffix(key)[0] or key
-        syl = [s for s in dict.fromkeys(syllables(key)) if s in self.syllable_postings]
-        lists = sorted((self.syllable_postings[s] for s in syl), key=len)[:2]
-        pools = []
-        if len(lists) == 2:
-            pools.append(np.intersect1d(lists[0][: self.max_scan], lists[1][: self.max_scan]))
-        grams = {head[i:i + 2] for i in range(len(head) - 1)}
-        pools += [p[: self.max_scan // 4] for p in sorted((self.bigrams[g] for g in grams if g in self.bigrams),
-                                                          key=len)[:3]]
-        if not pools:
+        lists = [x for x in (self._bigram(head[i:i + 2]) for i in range(len(head) - 1)) if x is not None]
+        if not lists:
             return
-        candidates = self._filter(np.unique(np.concatenate(pools)), category, region)[: self.max_scan // 8]
-        qpy = "".join(syllables(key))
-        scored = []
-        for t in candidates:
-            t = int(t)
-            text = self.text_key[t]
-            score = max(fuzz.ratio(key, text), fuzz.ratio(qpy, self.text_pinyin[t]) - 5)
-            if score >= 85:
-                scored.append((score, t))
-        add([t for _, t in sorted(scored, key=lambda x: (-x[0], x[1]))[:want]], TIER_FUZZY, "fuzzy")
+        # one wrong character leaves most bigrams intact: texts sharing two of the rarest come first
+        cat = np.sort(np.concatenate([x[:2000] for x in sorted(lists, key=len)[:4]]))
+        twice = cat[1:][cat[1:] == cat[:-1]]
+        pool = sorted_unique(twice) if len(twice) else sorted_unique(cat)[:1500]
+        if accept is not None:
+            pool = pool[accept(pool)]
+        pool = pool[np.abs(self.text_len[pool] - len(key)) <= 1]
+        if not len(pool):
+            return
+        choices = self.text_key[pool].tolist()
+        if self.long_keys:
+            choices = [self.long_keys.get(t, c) for t, c in zip(pool.tolist(), choices)]
+        scored = process.extract(key, choices, scorer=fuzz.ratio, score_cutoff=85, limit=want)
+        best = sorted(((-s, int(pool[i])) for _, s, i in scored))
+        add(first_per_org(np.array(sorted(t for _, t in best), dtype=np.int32), self.text_org), TIER_FUZZY, "fuzzy")
 
     # ------------------------------------------------------------------ answers
     def suggest(self, q: str, category: str | None = None, region: str | None = None, limit: int = 10) -> list[dict]:
@@ -341,10 +313,10 @@ class SuggestIndex:
             code = self.region_codes[h.org]
             out.append({
                 "org_id": str(self.org_ids[h.org]), "name": str(self.names[h.org]),
-                "category": str(self.categories[h.org]),
+                "category": self.category_names[self.category_id[h.org]],
                 "region_path": "/".join(self.regions.by_code[c].name for c in self.regions.path(code))
                 if code in self.regions.by_code else "",
                 "province_code": str(self.provinces[h.org]), "certified": bool(self.certified[h.org]),
-                "matched": {"field": h.field, "text": self.text_raw[h.text], "how": TIER_NAMES[h.tier]},
+                "matched": {"field": h.field, "text": str(self.text_raw[h.text]), "how": TIER_NAMES[h.tier]},
             })
         return out

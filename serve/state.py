@@ -5,12 +5,15 @@ while the old one keeps answering, then replaced in one assignment (readers neve
 """
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+from numpy.dtypes import StringDType
 
 from core.regions import RegionTable, default_regions
 from core.store import Store
@@ -20,17 +23,47 @@ log = logging.getLogger("orgreg.serve")
 MIN_RELOAD_SECONDS = 15.0
 
 
+# what the new-unit check compares (dedupe.compare.score_pairs and HeadPlaces read these)
+CHECK_COLUMNS = ["org_id", "name_head", "name_suffix", "name_region_code", "name_region_level", "name_prefecture",
+                 "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category",
+                 "place_token", "national", "place_candidates"]
+
+
+class IdMap:
+    """Every source id to its canonical id and how it got there, kept as sorted arrays: at a million
+    records two dicts of Python strings cost over half a gigabyte."""
+
+    def __init__(self, id_map: pd.DataFrame):
+        ids = id_map["source_org_id"].to_numpy(dtype=object)
+        width = max(map(len, ids), default=1)
+        order = np.argsort(np.array(ids, dtype=f"U{width}"))
+        self.ids = np.array(ids, dtype=f"U{width}")[order]
+        self.canonical = id_map["canonical_org_id"].to_numpy(dtype=StringDType())[order]
+        self.how = id_map["how"].to_numpy(dtype=StringDType())[order]
+
+    def _find(self, org_id: str) -> int | None:
+        i = int(np.searchsorted(self.ids, org_id))
+        return i if i < len(self.ids) and self.ids[i] == org_id else None
+
+    def get(self, org_id: str, default: str | None = None) -> str | None:
+        i = self._find(org_id)
+        return default if i is None else str(self.canonical[i])
+
+    def how_of(self, org_id: str) -> str | None:
+        i = self._find(org_id)
+        return None if i is None else str(self.how[i])
+
+
 @dataclass
 class Loaded:
     version: int
     orgs: pd.DataFrame  # indexed by org_id
-    canonical: dict[str, str]
-    how: dict[str, str]
+    canonical: IdMap
     index: SuggestIndex
     visibility: pd.DataFrame
     rollup: pd.DataFrame  # indexed by org_id
     children: dict[str, list[str]]
-    records: pd.DataFrame
+    records: pd.DataFrame  # CHECK_COLUMNS, indexed by the canonical id (sorted)
 
 
 def load(store: Store, regions: RegionTable) -> Loaded | None:
@@ -47,9 +80,19 @@ def load(store: Store, regions: RegionTable) -> Loaded | None:
     for oid, parent in zip(orgs["org_id"], orgs["parent_id"]):
         if parent:
             children.setdefault(parent, []).append(oid)
-    return Loaded(snap.version, orgs.set_index("org_id", drop=False), dict(zip(id_map["source_org_id"],
-                  id_map["canonical_org_id"])), dict(zip(id_map["source_org_id"], id_map["how"])), index,
-                  visibility, snap.frame("rollup").set_index("org_id"), children, records)
+    canonical = IdMap(id_map)
+    by_unit = records[CHECK_COLUMNS].set_index(records["org_id"].map(
+        pd.Series(id_map["canonical_org_id"].to_numpy(), index=id_map["source_org_id"].to_numpy())).rename("unit"))
+    return Loaded(snap.version, orgs.set_index("org_id", drop=False), canonical, index, visibility,
+                  snap.frame("rollup").set_index("org_id"), children, by_unit.sort_index())
+
+
+def settle_memory() -> None:
+    """After a swap: collect the old snapshot, then exempt the new one's millions of objects from the
+    cyclic garbage collector, whose full passes over them would stall a query for tens of milliseconds."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 class SnapshotHolder:
@@ -80,6 +123,7 @@ class SnapshotHolder:
             if loaded is not None:
                 self.current = loaded
                 log.info("serving snapshot v%s", loaded.version)
+                settle_memory()
         return True
 
     def refresh_soon(self) -> None:

@@ -115,3 +115,17 @@ def test_a_new_snapshot_is_served_without_restart(client):
 def test_demo_page_is_chinese(client):
     page = client.get("/").text
     assert "归口单位" in page and "已认证" in page
+
+
+def test_fast_path_and_documented_route_answer_alike(client):
+    """Well-formed requests are answered in front of FastAPI; an extra parameter sends the same query
+    through the documented route instead: both answers must be identical."""
+    for params in ({"q": "科协", "limit": 7}, {"q": "gzkx"}, {"q": "科学技术协会", "category": "省级科协", "region": "440000"}):
+        fast = client.get("/api/suggest", params=params)
+        routed = client.get("/api/suggest", params={**params, "via": "route"})
+        assert fast.status_code == routed.status_code == 200
+        assert fast.headers["content-type"] == routed.headers["content-type"] == "application/json"
+        assert fast.json() == routed.json()
+    assert client.get("/api/suggest", params={"q": "科协", "region": "44"}).status_code == 422
+    assert client.get("/api/suggest", params={"q": "科协", "limit": "0"}).status_code == 422
+    assert client.get("/api/suggest", params=[("q", "科协"), ("q", "广州")]).status_code == 200
