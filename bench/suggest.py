@@ -28,6 +28,27 @@ DEV = ROOT.parent / "shared" / "data" / "dev"
 KINDS = ["exact", "abbreviation", "no_prefix", "pinyin", "initials", "typo", "traditional", "alias"]
 
 
+def deep_mb(obj, seen=None) -> float:
+    """What an object holds: numpy buffers (string heaps included) and Python containers, each once."""
+    import sys
+
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0.0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        extra = sum(len(x.encode()) for x in obj.tolist()) if obj.dtype.kind == "T" else 0
+        return (obj.nbytes + extra) / 2**20
+    size = sys.getsizeof(obj) / 2**20
+    if isinstance(obj, dict):
+        return size + sum(deep_mb(k, seen) + deep_mb(v, seen) for k, v in obj.items())
+    if isinstance(obj, (list, tuple, set)):
+        return size + sum(deep_mb(x, seen) for x in obj)
+    if hasattr(obj, "__dict__") and not isinstance(obj, type):
+        return size + deep_mb(vars(obj), seen)
+    return size
+
+
 def rss_mb() -> float:
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS"):
@@ -206,6 +227,8 @@ def speed(units: int, http: bool) -> None:
     index = SuggestIndex(orgs, records, id_map, default_regions())
     print(f"orgreg index build {time.perf_counter() - t:.1f} s, +{rss_mb() - before:,.0f} MB resident "
           f"(process peak {peak_rss_mb():,.0f} MB)", flush=True)
+    held = deep_mb({k: v for k, v in vars(index).items() if k != "regions"})
+    print(f"orgreg index holds {held:,.0f} MB (arrays and containers, the shared region table excluded)", flush=True)
     gc.freeze()  # as the service does after loading a snapshot (serve.state.settle_memory)
     entity_records = records.assign(entity_id=records["org_id"].map(f["entity_of"]))
     queries = build_queries(f["truth_entities"], entity_records, 3000)["query"]
