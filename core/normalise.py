@@ -47,8 +47,8 @@ UNIT_WORDS = sorted(set(GENERIC_SUFFIXES) | {
     "学校", "幼儿园", "医院", "中医院", "卫生院", "保健院", "教育基地", "科普基地", "委员会", "管理局",
     "监督管理局", "融媒体中心", "控制中心", "推广中心", "推广站", "气象局", "地震局", "水文站", "红十字会",
 }, key=len, reverse=True)
-_DIGITS = set("0123456789〇零一二三四五六七八九十百")
-_ORDINAL_DIGITS = re.compile(r"第([1-9][0-9]?)(?![0-9])")
+NUMERALS = set("0123456789〇零一二三四五六七八九十百")
+_ORDINALNUMERALS = re.compile(r"第([1-9][0-9]?)(?![0-9])")
 # 七中 / 三小 at the end of a name are 第七中学 / 第三小学
 _SHORT_SCHOOL = re.compile(r"(?<![第一二三四五六七八九十])([一二三四五六七八九十]{1,3})(中|小)$")
 
@@ -105,7 +105,7 @@ def normalise_name(name: str | None) -> str:
     general, schools, table = _abbreviations()
     s = schools.sub(lambda m: table[m.group(0)], s)
     s = general.sub(lambda m: table[m.group(0)], s)
-    s = _ORDINAL_DIGITS.sub(lambda m: "第" + _chinese_number(int(m.group(1))), s)
+    s = _ORDINALNUMERALS.sub(lambda m: "第" + _chinese_number(int(m.group(1))), s)
     return _SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s)
 
 
@@ -236,4 +236,4 @@ def split_name(name: str, hint: str | None = None, regions: RegionTable | None =
 
 def has_numeral_difference(a: str, b: str) -> bool:
     """True when two heads differ in a numeral (第一中学 / 第二中学 are different schools)."""
-    return {c for c in a if c in _DIGITS} != {c for c in b if c in _DIGITS}
+    return {c for c in a if c in NUMERALS} != {c for c in b if c in NUMERALS}

@@ -126,15 +126,15 @@ def block_pairs(records: pd.DataFrame, max_block_size: int = 100) -> tuple[pd.Da
     """
     long = record_keys(records)
     long, skipped = _split_large(long, records, max_block_size)
-    code = records["region_best"].to_numpy()
-    pref = records["prefecture_best"].to_numpy()
-    prov = records["province_best"].to_numpy()
+    # region codes as numbers (0 = none): comparing strings for millions of pairs took seconds
+    code, pref, prov = (pd.to_numeric(records[c], errors="coerce").fillna(0).to_numpy(np.int64)
+                        for c in ("region_best", "prefecture_best", "province_best"))
 
     def keep(a, b):
         # both have a place and neither contains the other (two counties): such pairs can only
         # score 0, so they are not scored at all
         ca, cb = code[a], code[b]
-        return ((ca == "") | (cb == "") | (ca == cb) | (pref[a] == cb) | (prov[a] == cb) | (pref[b] == ca)
+        return ((ca == 0) | (cb == 0) | (ca == cb) | (pref[a] == cb) | (prov[a] == cb) | (pref[b] == ca)
                 | (prov[b] == ca))
 
     a, b = _pairs_within_blocks(long["key"].to_numpy(), long["rid"].to_numpy(), len(records), keep)

@@ -9,7 +9,7 @@ import pandas as pd
 from dedupe.blocking import block_pairs
 from dedupe.canonical import choose_survivors, how_merged
 from dedupe.cluster import cluster_pairs
-from dedupe.compare import score_pairs
+from dedupe.scoring import score_pairs
 from dedupe.explain import explain_pairs
 from dedupe.typos import correct_common_heads
 

@@ -22,13 +22,22 @@ from flows.publishing import publish_artifacts, write_run_report
 PIPELINE = pipeline_fingerprint()
 
 
+def resident_mb() -> tuple[float, float]:
+    """This process's resident memory now and at its peak, in MB (Linux; zeros elsewhere)."""
+    try:
+        status = dict(line.split(":", 1) for line in open("/proc/self/status", encoding="ascii"))
+    except OSError:
+        return 0.0, 0.0
+    return tuple(int(status.get(k, "0 kB").split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
+
+
 class SnapshotRejected(Exception):
     """The rebuilt snapshot failed its own validation; nothing was published."""
 
 
 @contextmanager
 def _stage(name: str, timings: dict, run_id: int):
-    """Time one stage; log lines carry key=value fields (event, stage, run_id, seconds) for log tools."""
+    """Time one stage; log lines carry key=value fields (event, stage, run_id, seconds, memory) for log tools."""
     logger = get_run_logger()
     start = time.perf_counter()
     logger.info("event=stage_start stage=%s run_id=%s", name, run_id)
@@ -36,7 +45,8 @@ def _stage(name: str, timings: dict, run_id: int):
         yield
     finally:
         timings[name] = time.perf_counter() - start
-        logger.info("event=stage_end stage=%s run_id=%s seconds=%.2f", name, run_id, timings[name])
+        logger.info("event=stage_end stage=%s run_id=%s seconds=%.2f rss_mb=%.0f peak_rss_mb=%.0f", name, run_id,
+                    timings[name], *resident_mb())
 
 
 def schedule_of(cron: str, timezone: str):

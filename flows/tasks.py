@@ -14,7 +14,7 @@ from core.records import prepare_activities, prepare_changed
 from core.regions import default_regions
 from core.sources import RawTable, read_table
 from dedupe.blocking import block_pairs
-from dedupe.compare import ScoringChunk, score_chunk, split_for_scoring
+from dedupe.scoring import ScoringChunk, score_chunk, split_for_scoring
 from dedupe.incremental import split_reusable
 from dedupe.typos import correct_common_heads
 from dedupe.resolve import Resolution, resolve_duplicates, settle_duplicates

@@ -23,7 +23,7 @@ log = logging.getLogger("orgreg.serve")
 MIN_RELOAD_SECONDS = 15.0
 
 
-# what the new-unit check compares (dedupe.compare.score_pairs and HeadPlaces read these)
+# what the new-unit check compares (dedupe.compare.compare_records and HeadPlaces read these)
 CHECK_COLUMNS = ["org_id", "name_head", "name_suffix", "name_region_code", "name_region_level", "name_prefecture",
                  "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category",
                  "place_token", "national", "place_candidates"]

@@ -146,3 +146,34 @@ def test_cluster_refuses_to_join_across_a_known_conflict():
     scored = pd.DataFrame({"rid_l": [0, 1, 0], "rid_r": [1, 2, 2], "score": [0.99, 0.98, 0.0]})
     roots, edges, review = cluster_pairs(3, scored, 0.92, 0.7)
     assert roots[0] != roots[2] and len(review) == 1
+
+
+def test_column_wise_scoring_gives_the_verdicts_of_the_reference_rules(regions):
+    """dedupe.scoring scores all pairs at once; compare_records is the readable rule set. On the sample
+    registry's candidate pairs plus random pairs (places, typos, suffixes, categories of every kind)
+    both must agree on every field of every pair."""
+    import numpy as np
+
+    from core.records import prepare_registry
+    from core.sources import read_table
+    from core.checks import check_registry
+    from dedupe.blocking import block_pairs
+    from dedupe.compare import HeadPlaces, compare_records
+    from dedupe.scoring import SCORING_COLUMNS, score_pairs
+    from dedupe.typos import correct_common_heads
+    from tests.conftest import SAMPLE
+
+    raw = read_table(SAMPLE / "registry.csv", "registry")
+    records = correct_common_heads(prepare_registry(check_registry(raw, regions).clean, regions))
+    blocked, _ = block_pairs(records)
+    rng = np.random.default_rng(3)
+    random = rng.integers(0, len(records), size=(4000, 2))
+    pairs = pd.concat([blocked, pd.DataFrame(random, columns=["rid_l", "rid_r"])], ignore_index=True)
+    heads = HeadPlaces(records)
+    batch = score_pairs(records, pairs, heads)
+    rows = records[SCORING_COLUMNS].to_dict("records")
+    for (a, b), got in zip(pairs.itertuples(index=False), batch.itertuples(index=False)):
+        want = compare_records(rows[a], rows[b], heads)
+        assert (got.score, got.head_similarity, got.name_place, got.place, got.category, got.note) == \
+            (want.score, want.head_similarity, want.name_place, want.place, want.category, want.note), (a, b)
+    assert len(set(batch["note"])) >= 8  # the pairs reach most rules, not only the first
