@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from dedupe.cluster import flatten
+
 COMPLETENESS_COLUMNS = ["category", "region_code", "region", "parent_id"]
 
 
@@ -45,6 +47,6 @@ def how_merged(n_records: int, edges: pd.DataFrame, survivor: pd.Series) -> np.n
             parent[ra] = rb
     surv = survivor.to_numpy()
     out = np.where(np.arange(n_records) == surv, "same", "reviewed").astype(object)
-    auto = np.array([find(i) == find(int(surv[i])) for i in range(n_records)])
-    out[(out == "reviewed") & auto] = "auto"
+    roots = flatten(parent)
+    out[(out == "reviewed") & (roots == roots[surv])] = "auto"
     return out

@@ -38,6 +38,16 @@ class _Clusters:
         self.members.pop(rb, None)
 
 
+def flatten(parent: np.ndarray) -> np.ndarray:
+    """Every element's root in a union-find parent array, by pointer jumping (no loop per element)."""
+    roots = np.asarray(parent).copy()
+    while True:
+        up = roots[roots]
+        if np.array_equal(up, roots):
+            return roots
+        roots = up
+
+
 def _conflicts(a: set[int], b: set[int], cannot: dict[int, set[int]]) -> bool:
     small, large = (a, b) if len(a) <= len(b) else (b, a)
     return any(cannot.get(x, set()) & large for x in small)
@@ -49,7 +59,9 @@ class _Places:
 
     def __init__(self, code: np.ndarray, prefecture: np.ndarray, province: np.ndarray):
         self.code = code
-        self.up = {c: {p, v} - {""} for c, p, v in zip(code, prefecture, province) if c}
+        distinct = pd.DataFrame({"c": code, "p": prefecture, "v": province}).drop_duplicates("c")
+        self.up = {c: {p, v} - {""} for c, p, v in zip(distinct["c"].tolist(), distinct["p"].tolist(),
+                                                        distinct["v"].tolist()) if c}
         self.of: dict[int, set[str]] = {}
 
     def codes(self, root: int) -> set[str]:
@@ -83,7 +95,16 @@ def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, r
     (2, 1, 1)
     """
     cannot: dict[int, set[int]] = {}
-    hard = scored[scored["score"] <= 0.0][["rid_l", "rid_r"]]
+    candidates = scored[scored["score"] >= review_threshold].sort_values(
+        ["score", "rid_l", "rid_r"], ascending=[False, True, True])
+    # a distinct pair can only stop a join when both records are in some candidate edge or decision;
+    # the others (most of a million records) would only fill the dict
+    involved = np.zeros(n_records, dtype=bool)
+    for frame in (candidates, must_link):
+        if frame is not None and len(frame):
+            involved[frame["rid_l"].to_numpy(np.int64)] = involved[frame["rid_r"].to_numpy(np.int64)] = True
+    hard = scored.loc[(scored["score"] <= 0.0).to_numpy() & involved[scored["rid_l"].to_numpy(np.int64)]
+                      & involved[scored["rid_r"].to_numpy(np.int64)], ["rid_l", "rid_r"]]
     frames = [hard] + ([cannot_link[["rid_l", "rid_r"]]] if cannot_link is not None and len(cannot_link) else [])
     for a, b in pd.concat(frames).itertuples(index=False):
         cannot.setdefault(int(a), set()).add(int(b))
@@ -105,8 +126,6 @@ def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, r
         for a, b in must_link[["rid_l", "rid_r"]].itertuples(index=False):
             union(int(a), int(b))
             joined.append((int(a), int(b), 1.0, "reviewed"))
-    candidates = scored[scored["score"] >= review_threshold].sort_values(
-        ["score", "rid_l", "rid_r"], ascending=[False, True, True])
     review = []
     for a, b, score in candidates[["rid_l", "rid_r", "score"]].itertuples(index=False):
         a, b = int(a), int(b)
@@ -121,7 +140,7 @@ def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, r
             joined.append((a, b, float(score), "auto"))
         else:
             review.append((a, b, float(score)))
-    roots = np.array([clusters.find(i) for i in range(n_records)])
+    roots = flatten(clusters.parent)
     edges = pd.DataFrame(joined, columns=["rid_l", "rid_r", "score", "how"])
     sugg = pd.DataFrame(review, columns=["rid_l", "rid_r", "score"])
     if len(sugg):

@@ -48,7 +48,7 @@ def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, 
                       ) -> Resolution:
     """From scored pairs to clusters, survivors, the id map and the suggestions."""
     stats = dict(stats)
-    rid_of = {o: i for i, o in enumerate(records["org_id"])}
+    rid_of = {o: i for i, o in enumerate(records["org_id"].tolist())}
     roots, edges, review = cluster_pairs(len(records), scored, auto_threshold, review_threshold,
                                          _decision_rids(decisions, "match", rid_of),
                                          _decision_rids(decisions, "distinct", rid_of),

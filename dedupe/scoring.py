@@ -180,7 +180,7 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
     return pd.DataFrame({
         "org_id_l": ids[a], "org_id_r": ids[b], "rid_l": a, "rid_r": b,
         "score": np.array([round(x, 4) for x in score.tolist()], dtype=float),
-        "head_similarity": [round(x, 4) for x in sim.tolist()],
+        "head_similarity": np.array([round(x, 4) for x in sim.tolist()], dtype=float),
         "name_place": RELATIONS[name_rel], "place": RELATIONS[best_rel],
         "category": np.array(["same", "unknown", "differ"], dtype=object)[cat], "note": note,
     })

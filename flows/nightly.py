@@ -16,7 +16,7 @@ from core.snapshot import snapshot_frames
 from core.sources import InputRejected
 from core.store import open_store
 from flows import tasks
-from flows.publishing import publish_artifacts, write_run_report
+from flows.publishing import input_summary, publish_artifacts, write_run_report
 
 
 PIPELINE = pipeline_fingerprint()
@@ -90,7 +90,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             read = tasks.read_export.with_options(retries=settings.task_retries)
             raw_reg = read(str(settings.registry), "registry")
             raw_act = read(str(settings.activities), "activities")
-            report["raw"] = (raw_reg, raw_act)
+            report["input_summary"] = input_summary(inputs, (raw_reg, raw_act), None)["rows"]
             for key, table in (("registry", raw_reg), ("activities", raw_act)):
                 inputs[f"{key}_sha256"], inputs[f"{key}_encoding"] = table.sha256, table.encoding
                 inputs[f"{key}_rows"] = len(table.frame) + len(table.unparsable)
@@ -98,7 +98,9 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         with _stage("validate_input", timings, run_id):
             reg_ck = tasks.check_export(raw_reg, "registry")
             act_ck = tasks.check_export(raw_act, "activities")
-            report["checked"] = (reg_ck, act_ck)
+            summary = input_summary(inputs, (raw_reg, raw_act), (reg_ck, act_ck))
+            report["input_summary"], report["quarantine_reasons"] = summary["rows"], summary["reasons"]
+            report["input_warnings"] = summary["warnings"]
             report["quarantine_path"] = tasks.write_quarantine(reg_ck, act_ck, run_dir)
             report["validations"] = list(tasks.validate_inputs(raw_reg, reg_ck, raw_act, act_ck, docs))
             share = len(reg_ck.quarantine) / max(len(raw_reg.frame) + len(raw_reg.unparsable), 1)
@@ -111,6 +113,11 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         with _stage("normalise", timings, run_id):
             previous_records = live.frame("records") if reuse else None
             records, acts, changed = tasks.normalise(reg_ck, act_ck, previous_records)
+            # a million-row run keeps only what later stages read (the registry as read feeds visibility)
+            n_raw_reg = len(raw_reg.frame) + len(raw_reg.unparsable)
+            n_raw_act = len(raw_act.frame) + len(raw_act.unparsable)
+            n_reg_q, n_act_q = len(reg_ck.quarantine), len(act_ck.quarantine)
+            del raw_act, reg_ck, act_ck
         with _stage("duplicates", timings, run_id):
             previous = set(live.frame("id_map")["canonical_org_id"]) if live else set()
             decisions = store.decisions_frame()
@@ -120,9 +127,12 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             chunks, stats, reused = tasks.candidate_chunks(
                 records, settings.max_block_size, settings.scoring_chunks, changed if reuse else None,
                 previous_records, live.frame("pairs") if reuse else None)
+            del previous_records
             scored = [reused] + [f.result() for f in tasks.score_share.map(chunks)]
+            del chunks, reused
             res = tasks.settle(records, scored, stats, acts, decisions, previous, settings.auto_merge_threshold,
                                settings.review_threshold)
+            del scored
             report["resolution"] = res
         with _stage("hierarchy", timings, run_id):
             orgs, changes = tasks.rebuild_hierarchy(records, res.id_map)
@@ -138,10 +148,8 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         frames = snapshot_frames(records, acts, res, orgs, changes, visibility, gains, roll, decisions)
         frames["meta"] = pd.DataFrame([{"pipeline": PIPELINE, "incremental": reuse}])
         counts = {
-            "registry_rows": len(raw_reg.frame) + len(raw_reg.unparsable), "registry_kept": len(records),
-            "registry_quarantined": len(reg_ck.quarantine),
-            "activities_rows": len(raw_act.frame) + len(raw_act.unparsable), "activities_kept": len(acts),
-            "activities_quarantined": len(act_ck.quarantine),
+            "registry_rows": n_raw_reg, "registry_kept": len(records), "registry_quarantined": n_reg_q,
+            "activities_rows": n_raw_act, "activities_kept": len(acts), "activities_quarantined": n_act_q,
             "canonical_orgs": len(orgs), "auto_merged": int((res.id_map["how"] == "auto").sum()),
             "reviewed_merged": int((res.id_map["how"] == "reviewed").sum()),
             "suggestions_pending": int((frames["merge_suggestions"]["status"] == "pending").sum()),

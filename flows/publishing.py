@@ -7,10 +7,8 @@ from core.regions import default_regions
 from core.report import plot_cluster_sizes, plot_scores, plot_visibility, render_report
 
 
-def _input_rows(report: dict) -> list[dict]:
-    inputs = report["inputs"]
-    raw = report.get("raw")
-    checked = report.get("checked")
+def input_summary(inputs: dict, raw: tuple | None, checked: tuple | None) -> dict:
+    """What the report says about the input files, so the run need not keep the frames themselves."""
     rows = []
     for i, (label, key) in enumerate((("组织库", "registry"), ("活动", "activities"))):
         row = {"label": label, "path": inputs[key], "rows": "", "kept": "", "quarantined": "", "encoding": ""}
@@ -19,7 +17,15 @@ def _input_rows(report: dict) -> list[dict]:
         if checked:
             row.update(kept=len(checked[i].clean), quarantined=len(checked[i].quarantine))
         rows.append(row)
-    return rows
+    reasons = []
+    if checked and len(checked[0].quarantine):
+        reasons = list(checked[0].quarantine["column"].value_counts().items())[:8]
+    warnings = (checked[0].warnings + checked[1].warnings) if checked else []
+    return {"rows": rows, "reasons": reasons, "warnings": warnings}
+
+
+def _input_rows(report: dict) -> list[dict]:
+    return report.get("input_summary") or input_summary(report["inputs"], None, None)["rows"]
 
 
 def _short_province(regions, code: str) -> str:
@@ -47,12 +53,7 @@ def write_run_report(run_dir: Path, report: dict) -> Path:
         gains = gains.assign(province_name=[_short_province(regions, c) for c in gains["province_code"]])
         plots.append({"file": plot_visibility(gains, run_dir / "visibility.png").name,
                       "title": "各省管理员可见的活动：清洗前后"})
-    checked = report.get("checked")
-    reasons = []
-    if checked:
-        q = checked[0].quarantine
-        if len(q):
-            reasons = list(q["column"].value_counts().items())[:8]
+    reasons = report.get("quarantine_reasons", [])
     validations = [{"label": {"registry_raw": "组织库输入", "activities_raw": "活动输入", "snapshot": "发布前的快照"}
                     .get(v.name, v.name), "success": v.success, "failed": v.failed,
                     "docs": Path(v.docs_index).relative_to(run_dir).as_posix() if v.docs_index else ""}
@@ -63,7 +64,7 @@ def write_run_report(run_dir: Path, report: dict) -> Path:
         "snapshot_version": report.get("snapshot_version"), "inputs": _input_rows(report),
         "quarantine_path": "quarantine.csv" if report.get("quarantine_path") else "",
         "quarantine_reasons": reasons,
-        "warnings": (checked[0].warnings + checked[1].warnings) if checked else [],
+        "warnings": report.get("input_warnings", []),
         "counts": report.get("counts"), "dedupe": res.stats if res is not None else {},
         "auto_threshold": settings.auto_merge_threshold, "review_threshold": settings.review_threshold,
         "plots": plots, "timings": list(report["timings"].items()), "validations": validations,

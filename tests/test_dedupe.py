@@ -177,3 +177,26 @@ def test_column_wise_scoring_gives_the_verdicts_of_the_reference_rules(regions):
         assert (got.score, got.head_similarity, got.name_place, got.place, got.category, got.note) == \
             (want.score, want.head_similarity, want.name_place, want.place, want.category, want.note), (a, b)
     assert len(set(batch["note"])) >= 8  # the pairs reach most rules, not only the first
+
+
+def test_reused_scores_are_matched_by_id_whichever_way_round_and_never_for_changed_records():
+    import numpy as np
+
+    from dedupe.incremental import split_reusable
+
+    records = pd.DataFrame({"org_id": ["A", "B", "C", "D"], "name_head": ["甲", "乙", "丙", "丁"],
+                            "region_best": ["110000"] * 4})
+    pairs = pd.DataFrame({"rid_l": [0, 0, 1, 2], "rid_r": [1, 2, 3, 3]})
+    # last run: rows in another order, one pair stored the other way round, one pair never scored
+    previous = records.iloc[[3, 2, 1, 0]].reset_index(drop=True)
+    scored = pd.DataFrame({"org_id_l": ["B", "C", "D"], "org_id_r": ["A", "A", "C"], "rid_l": [2, 1, 0],
+                           "rid_r": [3, 3, 1], "score": [0.9, 0.1, 0.5], "note": ["x", "y", "z"]})
+    changed = np.array([False, False, False, True])  # D changed
+    reused, todo = split_reusable(records, pairs, changed, previous, scored)
+    assert sorted(zip(reused["org_id_l"], reused["org_id_r"], reused["score"])) == [("A", "B", 0.9), ("A", "C", 0.1)]
+    assert list(reused["rid_l"]) == [0, 0] and list(reused["rid_r"]) == [1, 2]
+    assert sorted(zip(todo["rid_l"], todo["rid_r"])) == [(1, 3), (2, 3)]
+    # a head found in a new place invalidates its pairs' scores too
+    moved = records.assign(region_best=["110000", "110000", "120000", "110000"])
+    reused, todo = split_reusable(moved, pairs, np.zeros(4, dtype=bool), previous, scored)
+    assert sorted(zip(reused["org_id_l"], reused["org_id_r"])) == [("A", "B")]
