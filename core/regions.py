@@ -75,6 +75,7 @@ class RegionTable:
 
     def __init__(self, divisions: list[Division], legacy: list[tuple[str, str, str]] = ()):
         self.by_code = {d.code: d for d in divisions}
+        self._paths: dict[str, tuple[str, ...]] = {}
         self.legacy = {old_code: new_code for _, old_code, new_code in legacy if new_code in self.by_code}
         self._full: dict[str, set[str]] = {}
         self._short: dict[str, set[str]] = {}
@@ -125,13 +126,16 @@ class RegionTable:
     def parent(self, code: str) -> str | None:
         return self.by_code[code].parent_code or None
 
-    def path(self, code: str) -> list[str]:
-        """Codes from the province down to ``code``."""
-        out = []
-        while code:
-            out.append(code)
-            code = self.by_code[code].parent_code
-        return out[::-1]
+    def path(self, code: str) -> tuple[str, ...]:
+        """Codes from the province down to ``code`` (remembered: a nightly run asks millions of times)."""
+        found = self._paths.get(code)
+        if found is None:
+            out, c = [], code
+            while c:
+                out.append(c)
+                c = self.by_code[c].parent_code
+            found = self._paths[code] = tuple(out[::-1])
+        return found
 
     def province(self, code: str | None) -> str | None:
         return self.path(code)[0] if code in self.by_code else None

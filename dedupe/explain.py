@@ -29,6 +29,8 @@ def explain_pair(l: dict, r: dict, pair: dict) -> str:
 
 
 def explain_pairs(records: pd.DataFrame, pairs: pd.DataFrame) -> list[str]:
-    rows = records[["name_head", "name_suffix", "region_best"]].to_dict("records")
+    cols = ["name_head", "name_suffix", "region_best"]
+    used = sorted(set(pairs["rid_l"].tolist()) | set(pairs["rid_r"].tolist()))
+    rows = dict(zip(used, records[cols].iloc[used].to_dict("records")))  # only the records the pairs name
     return [explain_pair(rows[a], rows[b], p) for a, b, p in
             zip(pairs["rid_l"].tolist(), pairs["rid_r"].tolist(), pairs.to_dict("records"))]

@@ -200,3 +200,29 @@ def test_reused_scores_are_matched_by_id_whichever_way_round_and_never_for_chang
     moved = records.assign(region_best=["110000", "110000", "120000", "110000"])
     reused, todo = split_reusable(moved, pairs, np.zeros(4, dtype=bool), previous, scored)
     assert sorted(zip(reused["org_id_l"], reused["org_id_r"])) == [("A", "B")]
+
+
+def test_column_wise_blocking_keys_are_the_per_record_keys(regions):
+    """record_keys builds the keys of head_keys/place_key for all records at once; same keys, each once."""
+    import numpy as np
+
+    from core.checks import check_registry
+    from core.records import prepare_registry
+    from core.sources import read_table
+    from dedupe.blocking import COMMON_HEAD_PLACES, head_keys, place_key, record_keys
+    from tests.conftest import SAMPLE
+
+    records = prepare_registry(check_registry(read_table(SAMPLE / "registry.csv", "registry"), regions).clean, regions)
+    records.loc[0, ["name_head", "place_token"]] = ["第一一中学实验", ""]  # a repeated character
+    place = records["name_region_code"].where(records["name_region_code"] != "", records["region_text"])
+    spread = records[records["prefecture_best"] != ""].groupby("name_head")["prefecture_best"].nunique()
+    common = set(spread[spread > COMMON_HEAD_PLACES].index)
+    expected = set()
+    for rid, (h, s, p, t) in enumerate(zip(records["name_head"], records["name_suffix"], place, records["place_token"])):
+        own = head_keys(h, s, p, h in common) | ({place_key(t, h, s)} - {None})
+        expected |= {(k, rid) for k in own}
+    strings = np.array([k for k, _ in expected], dtype=object)
+    hashed = pd.util.hash_array(strings, categorize=False).view(np.int64).tolist()
+    long = record_keys(records)
+    assert len(long) == len(expected)
+    assert set(zip(long["key"].tolist(), long["rid"].tolist())) == set(zip(hashed, [r for _, r in expected]))
