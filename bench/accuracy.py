@@ -1,6 +1,7 @@
 """Accuracy on the dev set and on generated registries with other seeds, sizes and noise.
 
     .venv/bin/python bench/accuracy.py [--seeds 1 2 3] [--units 20000]
+    .venv/bin/python bench/accuracy.py --data bench/out/gen-1000000-7     # one generated folder only
 
 Prints the scorer's figures per data set (the scorer is ../shared/data/dev/score.py).
 """
@@ -57,9 +58,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="*", default=[101, 202, 303])
     ap.add_argument("--units", type=int, default=20000)
+    ap.add_argument("--data", type=Path, help="score only this folder (registry, activities and truth files)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        if args.data:
+            evaluate(args.data.name, args.data, tmp / "out")
+            return
         if DEV.exists():
             evaluate("dev set", DEV, tmp / "dev")
         variants = [("all noise", ALL_NOISE), ("no typos/trad", ALL_NOISE - {"typo", "trad"}),

@@ -190,8 +190,10 @@ def compare_records(l: dict, r: dict, heads: HeadPlaces) -> Verdict:
         factor, note = (0.5, "常见名称、地区级别不同") if ambiguous else (0.96, "地区一粗一细、名称独特")
     else:
         factor, note = (0.75, "常见名称、一方缺少地区") if ambiguous else (0.95, "一方缺少地区、名称独特")
+    if sim < 1 and note.startswith(("地区一粗一细", "一方缺少地区")):
+        # a different character and no place to confirm it: 润兴 / 润盛 are two firms, and a homophone
+        # may be one too (达远泰 / 达源泰): at a million records such pairs were wrong four times in ten
+        factor *= 0.85
     if typo:
         note = "名称主体仅一个同音字不同、" + note.split("、", 1)[-1]
-    elif sim < 1 and note.startswith(("地区一粗一细", "一方缺少地区")):
-        factor *= 0.85  # a different character and no place to confirm it: 润兴 / 润盛 are two firms
     return verdict(sim * factor * cat_factor, sim, note)

@@ -171,7 +171,7 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
     rule = np.select([same_place & (sim == 1), same_place, stated, nested & ambiguous, nested, ambiguous],
                      ["名称主体相同、地区相同", "名称主体相近、地区相同", "名称中的地区级别不同", "常见名称、地区级别不同",
                       "地区一粗一细、名称独特", "常见名称、一方缺少地区"], "一方缺少地区、名称独特").astype(object)
-    unconfirmed = ~typo & (sim < 1) & ((nested & ~ambiguous) | (~same_place & ~stated & ~nested & ~ambiguous))
+    unconfirmed = (sim < 1) & ((nested & ~ambiguous) | (~same_place & ~stated & ~nested & ~ambiguous))
     factor = np.where(unconfirmed, factor * 0.85, factor)
     rule[typo] = ["名称主体仅一个同音字不同、" + r.split("、", 1)[-1] for r in rule[typo]]
     score[open_], note[open_] = (sim * factor * cat_factor)[open_], rule[open_]
