@@ -101,7 +101,6 @@ class SuggestIndex:
         self.initials = PrefixIndex(_fixed(start.initials, 16, "S"), start.owner)
         self.inner_pinyin = PrefixIndex(_fixed(inner.pinyin, 32, "S"), inner.owner)
         self.inner_initials = PrefixIndex(_fixed(inner.initials, 16, "S"), inner.owner)
-        self.text_pinyin_cache: dict[int, tuple[str, str]] = {}
 
     def _build_bigrams(self, keys: list[str]) -> None:
         chars = sorted(set("".join(set(keys))))
