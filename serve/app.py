@@ -24,12 +24,12 @@ from core.store import Store, open_store
 from dedupe.compare import HeadPlaces, compare_records
 from serve.auth import require_user, session_secret
 from serve.fastpath import SuggestFastPath
+from serve.lookup import MAX_QUERY
 from serve.review_routes import review_router
 from serve.state import Loaded, SnapshotHolder
 from starlette.middleware.sessions import SessionMiddleware
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-MAX_QUERY = 50
 
 
 class CheckRequest(BaseModel):

@@ -19,7 +19,7 @@ from rapidfuzz import fuzz, process
 
 from core.normalise import name_key, normalise_name, split_name, split_suffix
 from core.regions import RegionTable
-from serve.forms import FULL_WORD, Texts, pinyin_forms, place_rest_strings, searchable_texts
+from serve.forms import Texts, pinyin_forms, place_rest_strings, searchable_texts
 from serve.pinyin import Readings, forms
 from serve.prefix import Postings, PrefixIndex, first_per_org, intersect_walk, sorted_unique
 
@@ -27,6 +27,7 @@ _ASCII_QUERY = re.compile(r"^[A-Za-z' ]+$")
 TIER_EXACT, TIER_PREFIX, TIER_SUBSTRING, TIER_PLACE, TIER_PINYIN, TIER_PINYIN_INNER, TIER_FUZZY = range(7)
 TIER_NAMES = {TIER_EXACT: "exact", TIER_PREFIX: "prefix", TIER_SUBSTRING: "substring", TIER_PLACE: "place",
               TIER_PINYIN: "pinyin", TIER_PINYIN_INNER: "pinyin", TIER_FUZZY: "fuzzy"}
+MAX_QUERY = 50  # longest query accepted (characters, pinyin letters or initials)
 KEY_WIDTH = 48  # characters of a name kept for vectorised checks; longer ones are checked in Python
 CHAR_BITS = 16
 
@@ -95,12 +96,12 @@ class SuggestIndex:
         orgs = self.text_org
         self.in_region = Postings(np.concatenate([self.code_num[orgs], self.pref_num[orgs], self.prov_num[orgs]]),
                                   np.concatenate([owners] * 3))
-        self.readings = Readings("".join(set(keys)))
-        start, inner = pinyin_forms(texts, self.regions, self.readings)
-        self.pinyin = PrefixIndex(_fixed(start.pinyin, 32, "S"), start.owner)
-        self.initials = PrefixIndex(_fixed(start.initials, 16, "S"), start.owner)
-        self.inner_pinyin = PrefixIndex(_fixed(inner.pinyin, 32, "S"), inner.owner)
-        self.inner_initials = PrefixIndex(_fixed(inner.initials, 16, "S"), inner.owner)
+        start, inner = pinyin_forms(texts, self.regions, Readings(self.char_id))
+        # as wide as the longest query accepted, so a prefix match never needs checking against the full form
+        self.pinyin = PrefixIndex(_fixed(start.pinyin, MAX_QUERY, "S"), start.owner)
+        self.initials = PrefixIndex(_fixed(start.initials, MAX_QUERY, "S"), start.owner)
+        self.inner_pinyin = PrefixIndex(_fixed(inner.pinyin, MAX_QUERY, "S"), inner.owner)
+        self.inner_initials = PrefixIndex(_fixed(inner.initials, MAX_QUERY, "S"), inner.owner)
 
     def _build_bigrams(self, keys: list[str]) -> None:
         chars = sorted(set("".join(set(keys))))
@@ -190,10 +191,11 @@ class SuggestIndex:
             if not key:
                 return []
             self._by_name(key, want, accept, add)
-            if len(hits) < limit:
-                self._by_place(key, want, accept, region, add)
+            parts = split_name(key) if len(hits) < limit else None  # the place words, parsed once
+            if parts is not None:
+                self._by_place(key, parts, want, accept, region, add)
             if not hits:  # a typo: the same sounds, or one character off
-                full, _ = forms(key, len(split_name(key).region_text))
+                full, _ = forms(key, len(parts.region_text))
                 self._pinyin(full, want, accept, add, initials=False)
             if not hits:
                 self._fuzzy(key, want, accept, add)
@@ -220,9 +222,9 @@ class SuggestIndex:
         verify = (lambda t: self._contains(t, key)) if accept is None else (lambda t: accept(t) & self._contains(t, key))
         add(intersect_walk(lists, want, verify, self.text_org, self.max_scan), TIER_SUBSTRING)
 
-    def _by_place(self, key: str, want: int, accept, region: str | None, add) -> None:
-        """广州科协: the place named in the query, then the rest of the name inside that place."""
-        parts = split_name(key)
+    def _by_place(self, key: str, parts, want: int, accept, region: str | None, add) -> None:
+        """广州科协: the place named in the query (``parts`` of ``split_name``), then the rest of the name
+        inside that place."""
         rest = key[len(parts.region_text):]
         places = [parts.region_code] if parts.region_code else list(parts.place_candidates)
         if not rest or not places or not parts.region_text:
@@ -269,18 +271,8 @@ class SuggestIndex:
                 break
             lo, _, hi = index.range(q)
             texts = index.best(lo, hi, want, self.text_org, accept)
-            if len(q) > index.width:  # the index keeps the first characters of each form: check the rest
-                texts = texts[[self._form_starts(t, q, field) for t in texts.tolist()]] if len(texts) else texts
             add(texts, tier, field)
             found += len(texts)
-
-    def _form_starts(self, t: int, q: str, field: str) -> bool:
-        key = self.key_of(t)
-        prefix = int(self.text_prefix[t])
-        full, ini = forms(key, prefix)
-        short, short_ini = forms(key.replace(FULL_WORD, "科协"), prefix)
-        text = "|".join((full, short)) if field == "pinyin" else "|".join((ini, short_ini))
-        return any(f.startswith(q) or q in f for f in text.split("|"))
 
     def _fuzzy(self, key: str, want: int, accept, add) -> None:
         """One wrong character that sounds different (a look-alike): candidates share a bigram of the

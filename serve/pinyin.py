@@ -7,6 +7,7 @@ character by character with each character's usual reading. For the index build 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
@@ -55,7 +56,7 @@ class Readings:
     ('guangzhoukexie', 'gzkx')
     """
 
-    def __init__(self, chars: str | set[str]):
+    def __init__(self, chars: Iterable[str]):
         syl = {c: _char(c) for c in set(chars) if not c.isascii()}
         self._pinyin = str.maketrans({c: s for c, s in syl.items()})
         self._initials = str.maketrans({c: s[:1] for c, s in syl.items()})
