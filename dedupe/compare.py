@@ -60,8 +60,18 @@ def _homophone_swap(a: str, b: str) -> bool:
     return homophones(a[i], b[i])
 
 
+def head_key(head: str, suffix: str) -> str:
+    """What ``HeadPlaces`` tells places apart by: the head with its generic suffix.
+
+    远润联茶业有限公司 and 远润联茶业集团有限公司 share a head but are two firms, and pairs whose
+    suffixes differ never merge, so only names with the same suffix make a head ambiguous.
+    """
+    return head + "\x1f" + suffix
+
+
 class HeadPlaces:
-    """Where each head occurs, to tell whether a pair could be two different units of that name.
+    """Where each head (with its suffix, see ``head_key``) occurs, to tell whether a pair could be two
+    different units of that name.
 
     A head found in one place only (a company, a named society) identifies its unit; 科技馆 or
     第一中学 occur in many places, and then a coarse or missing place cannot tell which one is meant.
@@ -70,10 +80,15 @@ class HeadPlaces:
     MANY = 40  # beyond this many places a head is simply common
 
     def __init__(self, records: pd.DataFrame):
-        known = records.loc[records["region_best"] != "", ["name_head", "region_best", "prefecture_best",
-                                                           "province_best"]].drop_duplicates(["name_head", "region_best"])
-        # grouped by sorting factorised heads: a groupby over half a million heads took tens of seconds
-        heads, codes = (known[c].to_numpy(dtype=object) for c in ("name_head", "region_best"))
+        known = records.loc[records["region_best"] != "", ["name_head", "name_suffix", "region_best",
+                                                           "prefecture_best", "province_best"]]
+        keys = known["name_head"].to_numpy(dtype=object) + "\x1f" + known["name_suffix"].to_numpy(dtype=object)
+        known = pd.DataFrame({"key": keys, "region_best": known["region_best"].to_numpy(dtype=object),
+                              "prefecture_best": known["prefecture_best"].to_numpy(dtype=object),
+                              "province_best": known["province_best"].to_numpy(dtype=object)}
+                             ).drop_duplicates(["key", "region_best"])
+        # grouped by sorting factorised keys: a groupby over half a million heads took tens of seconds
+        heads, codes = (known[c].to_numpy(dtype=object) for c in ("key", "region_best"))
         ids, uniques = pd.factorize(heads)
         order = np.argsort(ids, kind="stable")
         bounds = np.flatnonzero(np.diff(ids[order])) + 1
@@ -82,10 +97,10 @@ class HeadPlaces:
         self.prefecture = dict(zip(places["region_best"].tolist(), places["prefecture_best"].tolist()))
         self.province = dict(zip(places["region_best"].tolist(), places["province_best"].tolist()))
 
-    def subset(self, heads: set[str], codes: set[str]) -> "HeadPlaces":
-        """The same facts for the given heads and places only (what one scoring chunk needs)."""
+    def subset(self, keys: set[str], codes: set[str]) -> "HeadPlaces":
+        """The same facts for the given head keys and places only (what one scoring chunk needs)."""
         out = HeadPlaces.__new__(HeadPlaces)
-        out.places = {h: self.places[h] for h in heads if h in self.places}
+        out.places = {h: self.places[h] for h in keys if h in self.places}
         codes = ({c for h in out.places for c in out.places[h]} | codes) & self.prefecture.keys()
         out.prefecture = {c: self.prefecture[c] for c in codes}
         out.province = {c: self.province[c] for c in codes}
@@ -98,14 +113,20 @@ class HeadPlaces:
             return self.province.get(code) == outer
         return outer.endswith("00") and self.prefecture.get(code) == outer
 
-    def ambiguous(self, head: str, coarse: str, fine: str) -> bool:
-        """Is there another place with this head inside ``coarse`` (anywhere when ``coarse`` is empty)
-        that is neither ``fine`` nor one of its ancestors or descendants?"""
-        if not head:
+    def ambiguous(self, key: str, coarse: str, fine: str) -> bool:
+        """Is there another place with this head key inside ``coarse`` (anywhere when ``coarse`` is empty)
+        that is neither ``fine`` nor one of its ancestors or descendants?
+
+        When neither record has a place, the finest place the head is known at stands in for ``fine``:
+        two placeless 海信兴电力工程集团有限公司 are that one firm unless the name is found in two places.
+        """
+        if key.startswith("\x1f"):  # no head: the name is all generic words
             return True
-        places = self.places.get(head, [])
+        places = self.places.get(key, [])
         if len(places) > self.MANY:
             return True
+        if not coarse and not fine and places:
+            fine = min(places, key=lambda c: (c.endswith("00"), c.endswith("0000")))
         for p in places:
             if coarse and not self._inside(coarse, p):
                 continue
@@ -162,10 +183,14 @@ def compare_records(l: dict, r: dict, heads: HeadPlaces) -> Verdict:
         if dist == 1 and len(hl) == len(hr) and len(hl) >= 4 and _homophone_swap(hl, hr):
             typo = True  # 辉晨/晖晨: what a pinyin keyboard produces; 林业/农业 are not alike
             sim = 0.98
-        elif dist == 1 and len(hl) == len(hr):
-            sim *= 0.8  # one different character that is not a typo: 林业/农业 are two institutes
-        elif min(len(hl), len(hr)) < 6:
-            sim *= 0.85  # short heads that differ are often different units (化学会 / 化工学会)
+        elif dist == 1:
+            # one character changed, added or dropped that is not a typo: 林业/农业 are two institutes,
+            # 晨光/海晨光 two firms (typists swap homophones; they rarely add a character)
+            sim *= 0.8
+        else:
+            # heads that differ in two places are different names (化学会 / 化工学会, 宇海 / 阳宇海泰):
+            # at a million firms such pairs in one county were two firms every time
+            sim *= 0.85
     if l["name_suffix"] != r["name_suffix"]:
         return verdict(sim * 0.6, sim, "通用后缀不同")
     if not hl:
@@ -179,7 +204,9 @@ def compare_records(l: dict, r: dict, heads: HeadPlaces) -> Verdict:
     coarse, fine = (a, b) if (l["region_level"] or 9) <= (r["region_level"] or 9) else (b, a)
     if not a or not b:
         coarse, fine = "", a or b
-    ambiguous = heads.ambiguous(hl, coarse, fine) and (hl == hr or heads.ambiguous(hr, coarse, fine))
+    suffix = l["name_suffix"]
+    ambiguous = heads.ambiguous(head_key(hl, suffix), coarse, fine) and (
+        hl == hr or heads.ambiguous(head_key(hr, suffix), coarse, fine))
     company = "公司" in l["name_suffix"]
     if name_rel == SAME or (best_rel == SAME and name_rel == UNKNOWN):
         factor, note = 1.0, "名称主体相同、地区相同" if sim == 1 else "名称主体相近、地区相同"

@@ -16,7 +16,7 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cpdist
 
 from core.normalise import NUMERALS
-from dedupe.compare import CONFLICT, NESTED, SAME, UNKNOWN, HeadPlaces, _homophone_swap, _named_elsewhere
+from dedupe.compare import CONFLICT, NESTED, SAME, UNKNOWN, HeadPlaces, _homophone_swap, _named_elsewhere, head_key
 
 SCORING_COLUMNS = ["name_head", "name_suffix", "name_region_code", "name_region_level", "name_prefecture",
                    "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category",
@@ -46,8 +46,17 @@ def split_for_scoring(records: pd.DataFrame, pairs: pd.DataFrame, n_chunks: int)
         rids = np.unique(np.concatenate([p["rid_l"].to_numpy(), p["rid_r"].to_numpy()]))
         sub = slim.iloc[rids].set_axis(rids)
         chunks.append(ScoringChunk(sub, p.reset_index(drop=True),
-                                   heads.subset(set(sub["name_head"].tolist()), set(sub["region_best"].tolist()))))
+                                   heads.subset(_chunk_keys(sub), set(sub["region_best"].tolist()))))
     return chunks
+
+
+def _chunk_keys(records: pd.DataFrame) -> set[str]:
+    """Head keys a chunk's pairs may ask about: each head, and each head without its place word."""
+    head, suffix, token = (records[c].to_numpy(dtype=object) for c in ("name_head", "name_suffix", "place_token"))
+    keys = {head_key(h, s) for h, s in zip(head.tolist(), suffix.tolist())}
+    keys |= {head_key(h[len(t):], s) for h, s, t in zip(head.tolist(), suffix.tolist(), token.tolist())
+             if t and h.startswith(t)}
+    return keys
 
 
 def score_chunk(chunk: ScoringChunk) -> pd.DataFrame:
@@ -140,7 +149,7 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
         maybe = np.flatnonzero(one & (dl >= 4))
         swap = np.zeros(len(differ), dtype=bool)
         swap[maybe] = [_homophone_swap(x, y) for x, y in zip(hl[differ[maybe]], hr[differ[maybe]])]
-        s = np.where(swap, 0.98, np.where(one, s * 0.8, np.where(np.minimum(dl, dr) < 6, s * 0.85, s)))
+        s = np.where(swap, 0.98, np.where(dist == 1, s * 0.8, s * 0.85))
         sim[differ] = s
         typo[differ] = swap
 
@@ -165,7 +174,9 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
     ambiguous = np.zeros(n, dtype=bool)
     need = np.flatnonzero(open_ & ~same_place & ~stated)
     if len(need):
-        ambiguous[need] = _ambiguous(heads, hl[need], hr[need], col["region_best"][a[need]],
+        suffix = col["name_suffix"][a[need]]
+        ambiguous[need] = _ambiguous(heads, hl[need] + "\x1f" + suffix, hr[need] + "\x1f" + suffix,
+                                     col["region_best"][a[need]],
                                      col["region_best"][b[need]], best_level[a[need]], best_level[b[need]])
     factor = np.select([same_place, stated, nested & ambiguous, nested, ambiguous], [1.0, 0.5, 0.5, 0.96, 0.75], 0.95)
     rule = np.select([same_place & (sim == 1), same_place, stated, nested & ambiguous, nested, ambiguous],
@@ -187,7 +198,8 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
 
 
 def _ambiguous(heads: HeadPlaces, hl, hr, best_l, best_r, level_l, level_r) -> list[bool]:
-    """``HeadPlaces.ambiguous`` for the pairs whose verdict depends on it (compare_records' coarse/fine)."""
+    """``HeadPlaces.ambiguous`` for the pairs whose verdict depends on it (compare_records' coarse/fine);
+    ``hl``/``hr`` are head keys."""
     out = []
     for x, y, p, q, lp, lq in zip(hl.tolist(), hr.tolist(), best_l.tolist(), best_r.tolist(), level_l.tolist(),
                                   level_r.tolist()):
