@@ -84,6 +84,32 @@ def test_unknown_place_with_a_common_name_goes_to_review_not_merge(prepared):
     assert len(res.suggestions) == 1 and "地区" in res.suggestions["explanation"][0]
 
 
+def test_a_placeless_firm_joins_the_one_firm_with_its_full_name(prepared):
+    """Heads are told apart with their generic suffix: a 有限公司 and a 集团有限公司 of one brand are two
+    firms, so the 集团 record without a place still names exactly one unit."""
+    rows = rows_of([("1", "远润联茶业集团有限公司科学技术协会", "企业科协", "370321"),
+                    ("2", "远润联茶业集团有限公司科协", "企业科协", ""),
+                    ("3", "远润联茶业有限公司科学技术协会", "企业科协", "140825"),
+                    ("4", "海信兴电力工程集团有限公司科协", "企业科协", ""),
+                    ("5", "海信兴电力工程集团有限公司科学技术协会", "企业科协", ""),
+                    ("6", "海信兴电力工程集团有限公司科学技术协会", "企业科协", "331000")])
+    canon, res = resolve(prepared, rows)
+    assert same(canon, "1", "2") and not same(canon, "1", "3")
+    assert same(canon, "4", "5") and same(canon, "4", "6")  # two placeless records: the name's one place
+    # the same firm name in two places leaves a placeless record undecided: review, not a guess
+    rows.append({"org_id": "7", "name": "远润联茶业集团有限公司科协", "category": "企业科协", "region_code": "110105"})
+    canon, res = resolve(prepared, rows)
+    assert not same(canon, "2", "1") and not same(canon, "2", "7")
+    assert {"1", "2"} <= set(res.suggestions[["left_org_id", "right_org_id"]].to_numpy().ravel())
+
+
+@pytest.mark.parametrize("a, b", [("晨光信息技术股份有限公司科协", "海晨光信息技术股份有限公司科协"),
+                                  ("宇海泰光电科技集团有限公司科协", "阳宇海光电科技集团有限公司科协")])
+def test_brands_a_character_longer_or_two_apart_are_neither_merged_nor_suggested(prepared, a, b):
+    canon, res = resolve(prepared, rows_of([("1", a, "企业科协", "411330"), ("2", b, "企业科协", "411330")]))
+    assert not same(canon, "1", "2") and res.suggestions.empty
+
+
 def test_explanations_are_chinese_and_name_the_evidence(prepared):
     rows = rows_of([("1", "西湖区科学技术协会", "县级科协", ""), ("2", "西湖区科学技术协会", "", "")])
     text = resolve(prepared, rows)[1].suggestions["explanation"][0]
