@@ -33,7 +33,7 @@ def main() -> None:
     activities.loc[rng.random(args.activities) < 0.05, "org_id"] = ""  # no usable 归口单位
     raw = records[["org_id", "parent_id", "category", "region_code"]]
     from core.regions import default_regions
-    from hierarchy.build import build_organizations, to_graph
+    from hierarchy.build import build_organizations
     from hierarchy.changes import parent_changes
     from hierarchy.repair import repair_parents
     from hierarchy.rollup import rollup
@@ -56,13 +56,11 @@ def main() -> None:
     lap("admin provinces")
     changes = parent_changes(orgs, set(records["org_id"]))
     lap("parent changes")
-    graph = to_graph(orgs)
-    lap("networkx graph")
     visibility = assign_activities(activities, id_map, orgs, regions)
     lap("activity visibility")
     gains = visibility_gains(visibility, activities, declared_provinces(raw, regions))
     lap("before/after per province")
-    stats = rollup(graph, visibility["canonical_org_id"])
+    stats = rollup(orgs, visibility["canonical_org_id"])
     lap("roll-up per subtree")
     total = time.perf_counter() - start
     for k, v in timings.items():

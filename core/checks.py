@@ -9,6 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from core.regions import RegionTable
@@ -26,16 +27,32 @@ class Checked:
     masks: dict[str, pd.Series]  # rule name -> True where the row passes (for GX and the report)
 
 
+def member_of(values: pd.Series, allowed) -> pd.Series:
+    """``values.isin(allowed)`` decided once per distinct value: pandas' Arrow strings test membership
+    one value at a time (3.5 s of a million-row check); factorising them is a single pass in C."""
+    codes, uniques = pd.factorize(values)
+    allowed = allowed if isinstance(allowed, (set, frozenset, dict)) else set(allowed)
+    ok = np.array([u in allowed for u in uniques.tolist()] + [False], dtype=bool)
+    return pd.Series(ok[codes], index=values.index)
+
+
+def _per_distinct(values: pd.Series, fn, missing) -> pd.Series:
+    """``fn`` of each distinct value once (exports repeat the same categories and dates a lot);
+    ``missing`` for a missing value."""
+    codes, uniques = pd.factorize(values)
+    out = list(fn(uniques.tolist())) + [missing]
+    return pd.Series(np.asarray(out, dtype=object)[codes], index=values.index)
+
+
 def _nfkc(values: pd.Series) -> pd.Series:
-    """NFKC of each distinct value once (exports repeat the same categories and names a lot)."""
-    uniques = values.unique()
-    return values.map(dict(zip(uniques, (unicodedata.normalize("NFKC", v).strip() for v in uniques))))
+    return _per_distinct(values, lambda vs: [unicodedata.normalize("NFKC", v).strip() for v in vs], "").astype("str")
 
 
 def _date_ok(values: pd.Series) -> pd.Series:
-    uniques = pd.Series(values.unique())
-    ok = dict(zip(uniques, (uniques == "") | parse_dates(uniques).notna()))
-    return values.map(ok).astype(bool)
+    def ok(vs):
+        u = pd.Series(vs, dtype=object)
+        return ((u == "") | parse_dates(u).notna()).tolist()
+    return _per_distinct(values, ok, False).astype(bool)
 
 
 def require_columns(table: RawTable, required: list[str], kind_zh: str) -> None:
@@ -49,14 +66,14 @@ def require_columns(table: RawTable, required: list[str], kind_zh: str) -> None:
 def _bad_code(codes: pd.Series, regions: RegionTable) -> pd.Series:
     unique = codes.unique()
     bad = {c for c in unique if c and regions.resolve(c) is None}
-    return codes.isin(bad)
+    return member_of(codes, bad)
 
 
 def _approximate_codes(codes: pd.Series, regions: RegionTable) -> int:
     """Codes that are well formed but not in the table: they resolve to their prefecture or province."""
     unique = codes.unique()
     approx = {c for c in unique if c and not regions.is_exact(c) and regions.resolve(c)}
-    return int(codes.isin(approx).sum())
+    return int(member_of(codes, approx).sum())
 
 
 def _flag(reasons: list[tuple[pd.Series, str, object]], frame: pd.DataFrame) -> pd.DataFrame:
@@ -93,9 +110,9 @@ def check_registry(table: RawTable, regions: RegionTable) -> Checked:
         "org_id_unique": ~repeated | (f["org_id"] == ""),
         "name_present": name_text != "",
         "name_sensible": (name_text == "") | (name_text.str.contains(_HAS_TEXT) & (name_text.str.len() <= 100)),
-        "category_known": f["category"].isin(CATEGORIES + [""]),
+        "category_known": member_of(f["category"], set(CATEGORIES) | {""}),
         "region_code_valid": ~_bad_code(f["region_code"], regions),
-        "certified_readable": f["certified"].str.lower().isin(TRUE_WORDS | FALSE_WORDS),
+        "certified_readable": member_of(f["certified"].str.lower(), TRUE_WORDS | FALSE_WORDS),
         "created_at_parseable": _date_ok(f["created_at"]),
         "updated_at_parseable": _date_ok(f["updated_at"]),
     }
@@ -116,7 +133,7 @@ def check_registry(table: RawTable, regions: RegionTable) -> Checked:
     clean, quarantine = _quarantine(f, flags)
     quarantine = _with_unparsable(quarantine, table)
     known = set(clean["org_id"])
-    dangling = int(((clean["parent_id"] != "") & ~clean["parent_id"].isin(known)).sum())
+    dangling = int(((clean["parent_id"] != "") & ~member_of(clean["parent_id"], known)).sum())
     warnings = [f"{dangling} 条记录的上级组织ID 指向不存在的组织，层级重建时修复"] if dangling else []
     approx = _approximate_codes(clean["region_code"], regions)
     if approx:

@@ -18,7 +18,7 @@ from dedupe.scoring import ScoringChunk, score_chunk, split_for_scoring
 from dedupe.incremental import split_reusable
 from dedupe.typos import correct_common_heads
 from dedupe.resolve import Resolution, resolve_duplicates, settle_duplicates
-from hierarchy.build import build_organizations, to_graph
+from hierarchy.build import build_organizations
 from hierarchy.changes import parent_changes
 from hierarchy.repair import repair_parents
 from hierarchy.rollup import rollup
@@ -118,7 +118,7 @@ def assign_visibility(activities: pd.DataFrame, raw_registry: pd.DataFrame, id_m
     regions = default_regions()
     visibility = assign_activities(activities, id_map, orgs, regions)
     gains = visibility_gains(visibility, activities, declared_provinces(raw_registry, regions))
-    stats = rollup(to_graph(orgs), visibility["canonical_org_id"])
+    stats = rollup(orgs, visibility["canonical_org_id"])
     return visibility, gains, stats
 
 

@@ -1,7 +1,12 @@
 """What the rebuild changed: one row per organization whose parent is not the one declared."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+
+
+def _first(lists) -> np.ndarray:
+    return np.array([x[0] if len(x) else "" for x in lists], dtype=object)
 
 
 def parent_changes(orgs: pd.DataFrame, known_ids: set[str]) -> pd.DataFrame:
@@ -10,22 +15,28 @@ def parent_changes(orgs: pd.DataFrame, known_ids: set[str]) -> pd.DataFrame:
     ``old_parent`` is the declared parent as typed (a source id, possibly missing or merged away);
     the reason says why it was not kept.
     """
-    rows = []
-    for o in orgs.itertuples(index=False):
-        raw = o.raw_parents[0] if len(o.raw_parents) else ""
-        declared = o.declared_parents[0] if len(o.declared_parents) else ""
-        if declared == o.parent_id and raw == o.parent_id and not o.needs_review:
-            continue
-        if not raw:
-            why = "未填写上级；" + o.reason
-        elif raw not in known_ids:
-            why = f"声明的上级 {raw} 不存在；" + o.reason
-        elif declared == o.parent_id:
+    raw, declared = _first(orgs["raw_parents"].tolist()), _first(orgs["declared_parents"].tolist())
+    parent = orgs["parent_id"].to_numpy(dtype=object)
+    review = orgs["needs_review"].to_numpy(dtype=bool)
+    # most units keep the parent they declared: only the others are looked at one by one
+    rows = np.flatnonzero((declared != parent) | (raw != parent) | review)
+    ids, names = orgs["org_id"].to_numpy(dtype=object), orgs["name"].to_numpy(dtype=object)
+    reasons, confidence = orgs["reason"].to_numpy(dtype=object), orgs["confidence"].to_numpy(dtype=float)
+    out = []
+    for i in rows.tolist():
+        r, d, oid, reason = raw[i], declared[i], ids[i], reasons[i]
+        if not r:
+            why = "未填写上级；" + reason
+        elif r not in known_ids:
+            why = f"声明的上级 {r} 不存在；" + reason
+        elif d == parent[i]:
             why = "声明的上级是重复记录，改为其保留记录"
-        elif raw == o.org_id or declared == o.org_id:
-            why = "上级指向自己；" + o.reason
+        elif r == oid or d == oid:
+            why = "上级指向自己；" + reason
         else:
-            why = "声明的上级与类别或地区不符；" + o.reason
-        rows.append((o.org_id, o.name, raw, o.parent_id, why, float(o.confidence), bool(o.needs_review)))
-    return pd.DataFrame(rows, columns=["org_id", "name", "old_parent", "new_parent", "reason", "confidence",
-                                       "needs_review"])
+            why = "声明的上级与类别或地区不符；" + reason
+        out.append(why)
+    return pd.DataFrame({"org_id": ids[rows], "name": names[rows], "old_parent": raw[rows], "new_parent": parent[rows],
+                         "reason": np.array(out, dtype=object), "confidence": confidence[rows],
+                         "needs_review": review[rows]},
+                        columns=["org_id", "name", "old_parent", "new_parent", "reason", "confidence", "needs_review"])

@@ -1,6 +1,7 @@
 """Which provincial admin sees each organization and each activity (contract rules)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from core.regions import RegionTable
@@ -12,82 +13,122 @@ def admin_provinces(orgs: pd.DataFrame, regions: RegionTable) -> pd.Series:
 
     National units (中国科协, 部委, 全国学会) have none. A unit left without a parent falls back to
     the province of its own place, so its activities still reach the admin who can review it.
+    All chains are followed at once by pointer doubling; only units caught in a loop of parents
+    (the repaired tree has none) are walked one by one.
     """
+    ids = orgs["org_id"].to_numpy(dtype=object)
+    parent = orgs["parent_id"].to_numpy(dtype=object)
+    category = orgs["category"].to_numpy(dtype=object)
+    n = len(ids)
+    own = _provinces_of(regions, orgs["region_code"].to_numpy(dtype=object))
+    national = np.isin(category, list(NATIONAL_CATEGORIES))
+    at = pd.Index(ids).get_indexer(parent)
+    at[at < 0] = n  # a parent id that names no unit: the walk ends there, with no province
+    ends = national | (category == "省级科协") | (parent == "")
+    value = np.append(np.where(national, "", own), "").astype(object)
+    step = np.append(np.where(ends, np.arange(n), at), n)
+    for _ in range(max(int(n).bit_length(), 1) + 1):  # 2^k steps cover any chain of n units
+        step = step[step]
+    out = value[step][:n]
+    stuck = np.flatnonzero(step[:n] != n)
+    stuck = stuck[~np.append(ends, True)[step[stuck]]]
+    if len(stuck):
+        out[stuck] = _walk_loops(orgs, regions, stuck)
+    return pd.Series(out, index=orgs.index, dtype=str)
+
+
+def _walk_loops(orgs: pd.DataFrame, regions: RegionTable, rows: np.ndarray) -> list[str]:
+    """The walk for units whose parents loop: it stops where the loop closes, at that unit's province."""
     parent = dict(zip(orgs["org_id"].tolist(), orgs["parent_id"].tolist()))
-    category = dict(zip(orgs["org_id"].tolist(), orgs["category"].tolist()))
     region = dict(zip(orgs["org_id"].tolist(), orgs["region_code"].tolist()))
     memo: dict[str, str] = {}
-
-    def province_of(oid: str) -> str:
-        path = []
-        while oid and oid not in memo:
+    ids = orgs["org_id"].to_numpy(dtype=object)
+    out = []
+    for start in ids[rows].tolist():
+        oid, path = start, []
+        while oid not in memo:
             path.append(oid)
-            cat = category.get(oid, "")
-            if cat in NATIONAL_CATEGORIES:
-                memo[oid] = ""
-                break
-            if cat == "省级科协":
-                memo[oid] = regions.province(region[oid]) or ""
-                break
-            nxt = parent.get(oid, "")
-            if not nxt or nxt in path:
-                memo[oid] = (regions.province(region.get(oid)) or "") if region.get(oid) else ""
+            nxt = parent[oid]
+            if nxt in path:
+                memo[oid] = (regions.province(region[oid]) or "") if region[oid] else ""
                 break
             oid = nxt
-        found = memo.get(oid, "") if oid else ""
         for p in path:
-            memo.setdefault(p, found)
-        return found
+            memo.setdefault(p, memo[oid])
+        out.append(memo[start])
+    return out
 
-    return pd.Series([province_of(o) for o in orgs["org_id"]], index=orgs.index, dtype=str)
+
+def _provinces_of(regions: RegionTable, codes: np.ndarray) -> np.ndarray:
+    """``regions.province`` of each code, computed once per distinct code ("" for none)."""
+    inverse, uniques = pd.factorize(codes)
+    found = np.array([(regions.province(c) or "") if c else "" for c in uniques.tolist()] + [""], dtype=object)
+    return found[inverse]  # -1 (a missing value) takes the "" at the end
+
+
+def _take(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``values[at]`` with "" where ``at`` is -1 (not found)."""
+    out = np.full(len(at), "", dtype=object)
+    found = at >= 0
+    out[found] = values[at[found]]
+    return out
 
 
 def assign_activities(activities: pd.DataFrame, id_map: pd.DataFrame, orgs: pd.DataFrame,
                       regions: RegionTable) -> pd.DataFrame:
-    """``activity_id, canonical_org_id, province_code, basis`` for every activity."""
-    canon = dict(zip(id_map["source_org_id"].tolist(), id_map["canonical_org_id"].tolist()))
-    prov = dict(zip(orgs["org_id"].tolist(), orgs["province_code"].tolist()))
-    cat = dict(zip(orgs["org_id"].tolist(), orgs["category"].tolist()))
-    out_org, out_prov, basis = [], [], []
-    for org_id, code in zip(activities["org_id"].tolist(), activities["region_code"].tolist()):
-        c = canon.get(org_id, "")
-        own = (regions.province(code) or "") if code else ""
-        if c and cat.get(c) in NATIONAL_CATEGORIES:
-            out_org.append(c), out_prov.append(""), basis.append("归口单位为全国性单位")
-        elif c and prov.get(c):
-            out_org.append(c), out_prov.append(prov[c]), basis.append("归口单位所在省级科协")
-        else:
-            out_org.append(c), out_prov.append(own), basis.append("按活动所在地区")
-    return pd.DataFrame({"activity_id": activities["activity_id"].to_numpy(), "canonical_org_id": out_org,
-                         "province_code": out_prov, "basis": basis})
+    """``activity_id, canonical_org_id, province_code, basis`` for every activity.
+
+    Column-wise: two million activities took ten seconds one by one.
+    """
+    sources = pd.Index(id_map["source_org_id"].to_numpy(dtype=object))
+    at = sources.get_indexer(activities["org_id"].to_numpy(dtype=object))
+    canonical = _take(id_map["canonical_org_id"].to_numpy(dtype=object), at)
+    row = pd.Index(orgs["org_id"].to_numpy(dtype=object)).get_indexer(canonical)
+    row[canonical == ""] = -1
+    category = _take(orgs["category"].to_numpy(dtype=object), row)
+    org_province = _take(orgs["province_code"].to_numpy(dtype=object), row)
+    national = np.isin(category, list(NATIONAL_CATEGORIES))
+    by_org = ~national & (canonical != "") & (org_province != "")
+    own = _provinces_of(regions, activities["region_code"].to_numpy(dtype=object))
+    province = np.select([national, by_org], ["", org_province], own).astype(object)
+    basis = np.select([national, by_org], ["归口单位为全国性单位", "归口单位所在省级科协"], "按活动所在地区").astype(object)
+    return pd.DataFrame({"activity_id": activities["activity_id"].to_numpy(), "canonical_org_id": canonical,
+                         "province_code": province, "basis": basis})
 
 
-def declared_provinces(registry: pd.DataFrame, regions: RegionTable) -> dict[str, str]:
-    """Status quo before the run: each source id's province through its declared parents as they are."""
-    parent = dict(zip(registry["org_id"].tolist(), registry["parent_id"].tolist()))
-    category = dict(zip(registry["org_id"].tolist(), registry["category"].tolist()))
-    region = dict(zip(registry["org_id"].tolist(), registry["region_code"].tolist()))
-    out = {}
-    for start in registry["org_id"]:
-        oid, seen, found = start, set(), ""
-        while oid and oid not in seen:
-            seen.add(oid)
-            if category.get(oid) == "省级科协":
-                found = regions.province(regions.resolve(region.get(oid)) or None) or ""
-                break
-            oid = parent.get(oid, "")
-        out[start] = found
-    return out
+def declared_provinces(registry: pd.DataFrame, regions: RegionTable) -> pd.Series:
+    """Status quo before the run: each source id's province through its declared parents as they are
+    (the first 省级科协 up the declared chain; none when the chain breaks or loops).
+
+    The chains are followed for all records at once by pointer doubling: a million records walked one
+    by one took ten seconds.
+    """
+    last = registry.drop_duplicates("org_id", keep="last")  # as a dict of the rows would keep them
+    ids = last["org_id"].to_numpy(dtype=object)
+    n = len(ids)
+    parent = pd.Index(ids).get_indexer(last["parent_id"].to_numpy(dtype=object))
+    parent[(parent < 0) | (last["parent_id"].to_numpy(dtype=object) == "")] = n  # n: a chain's end, stays put
+    marked = np.append(last["category"].to_numpy(dtype=object) == "省级科协", False)
+    codes = last["region_code"].to_numpy(dtype=object)
+    inverse, uniques = pd.factorize(codes)
+    found = np.array([(regions.province(regions.resolve(c) or None) or "") if c else "" for c in uniques.tolist()]
+                     + [""], dtype=object)
+    province = np.append(found[inverse], "")
+    step = np.where(marked, np.arange(n + 1), np.append(parent, n))
+    step[np.flatnonzero(ids == "")] = n  # a blank id starts no chain
+    for _ in range(max(int(n).bit_length(), 1) + 1):  # 2^k steps cover any chain of n records
+        step = step[step]
+    return pd.Series(np.where(marked[step], province[step], "")[:n], index=ids, dtype=object)
 
 
-def visibility_gains(visibility: pd.DataFrame, activities: pd.DataFrame, before: dict[str, str]) -> pd.DataFrame:
+def visibility_gains(visibility: pd.DataFrame, activities: pd.DataFrame, before: pd.Series) -> pd.DataFrame:
     """Per province: activities visible now, visible before, and made visible by this run."""
-    prior = activities["org_id"].map(before).fillna("").to_numpy()
-    now = visibility["province_code"].to_numpy()
-    f = pd.DataFrame({"province_code": now, "before": prior})
-    f = f[f["province_code"] != ""]
-    g = f.groupby("province_code").agg(visible_now=("before", "size"),
-                                       newly_visible=("before", lambda s: int((s != f.loc[s.index, "province_code"]).sum())))
+    prior = activities["org_id"].map(before).fillna("").to_numpy(dtype=object)
+    now = visibility["province_code"].to_numpy(dtype=object)
+    shown = now != ""
+    f = pd.DataFrame({"province_code": now[shown], "new": prior[shown] != now[shown]})
+    g = f.groupby("province_code").agg(visible_now=("new", "size"), newly_visible=("new", "sum"))
+    g["newly_visible"] = g["newly_visible"].astype(int)
     before_counts = pd.Series(prior[prior != ""]).value_counts()
     g["visible_before"] = before_counts.reindex(g.index).fillna(0).astype(int)
     return g.reset_index()[["province_code", "visible_before", "visible_now", "newly_visible"]]
