@@ -34,7 +34,7 @@ def run_stages(registry: Path, activities: Path, outdir: Path | None = None, set
     res = tasks.find_duplicates.fn(records, acts, empty, set(), settings.auto_merge_threshold,
                                    settings.review_threshold, settings.max_block_size)
     lap("duplicates")
-    orgs, changes = tasks.rebuild_hierarchy.fn(records, res.id_map)
+    orgs, changes, _ = tasks.rebuild_hierarchy.fn(records, res.id_map)
     lap("hierarchy")
     visibility, gains, roll = tasks.assign_visibility.fn(acts, raw_reg.frame, res.id_map, orgs)
     lap("visibility")

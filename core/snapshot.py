@@ -44,6 +44,8 @@ def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, 
         "records": records[RECORD_COLUMNS],
         "rollup": roll, "parent_changes": changes, "province_gains": gains,
         "pairs": res.scored.drop(columns=["rid_l", "rid_r"]),
+        # what the next incremental run reuses: every unit's merged evidence, parent and input hash
+        "hierarchy_state": orgs,
     }
 
 

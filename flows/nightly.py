@@ -135,7 +135,10 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             del scored
             report["resolution"] = res
         with _stage("hierarchy", timings, run_id):
-            orgs, changes = tasks.rebuild_hierarchy(records, res.id_map)
+            # units whose evidence is unchanged keep last run's row and parent (equal to a rebuild)
+            previous_orgs = live.frame("hierarchy_state") if reuse and live.has("hierarchy_state") else None
+            orgs, changes, rebuilt = tasks.rebuild_hierarchy(records, res.id_map, previous_orgs)
+            del previous_orgs
         with _stage("visibility", timings, run_id):
             visibility, gains, roll = tasks.assign_visibility(acts, raw_reg.frame, res.id_map, orgs)
             report["gains"] = gains
@@ -169,7 +172,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
                          snapshot_version=snap.version)
         logger.info("event=run_end run_id=%s status=succeeded snapshot=v%s report=%s", run_id, snap.version, path)
         return {"run_id": run_id, "status": "succeeded", "snapshot_version": snap.version, "counts": counts,
-                "report": str(path), "timings": timings, "dedupe": res.stats}
+                "report": str(path), "timings": timings, "dedupe": res.stats, "hierarchy": rebuilt}
     except BaseException as e:
         status = "rejected" if isinstance(e, InputRejected) else "failed"
         message = str(e) or type(e).__name__

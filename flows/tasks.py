@@ -18,9 +18,8 @@ from dedupe.scoring import ScoringChunk, score_chunk, split_for_scoring
 from dedupe.incremental import split_reusable
 from dedupe.typos import correct_common_heads
 from dedupe.resolve import Resolution, resolve_duplicates, settle_duplicates
-from hierarchy.build import build_organizations
 from hierarchy.changes import parent_changes
-from hierarchy.repair import repair_parents
+from hierarchy.incremental import rebuild_organizations
 from hierarchy.rollup import rollup
 from hierarchy.visibility import admin_provinces, assign_activities, declared_provinces, visibility_gains
 
@@ -105,11 +104,13 @@ def settle(records: pd.DataFrame, scored: list[pd.DataFrame], stats: dict, activ
 
 
 @frame_task
-def rebuild_hierarchy(records: pd.DataFrame, id_map: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def rebuild_hierarchy(records: pd.DataFrame, id_map: pd.DataFrame, previous: pd.DataFrame | None = None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Organizations with parents and admin provinces, the parent changes, and what was rebuilt."""
     regions = default_regions()
-    orgs = repair_parents(build_organizations(records, id_map, regions), regions)
+    orgs, stats = rebuild_organizations(records, id_map, regions, previous)
     orgs["province_code"] = admin_provinces(orgs, regions)
-    return orgs, parent_changes(orgs, set(records["org_id"]))
+    return orgs, parent_changes(orgs, set(records["org_id"].to_numpy(dtype=object).tolist())), stats
 
 
 @frame_task

@@ -9,6 +9,7 @@ import re
 from collections import Counter
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from core.regions import RegionTable
@@ -142,6 +143,8 @@ def build_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: Re
     merged = pd.DataFrame([_organization(regions, canon, cid, {c: [lists[c][i] for i in idx] for c in cols})
                            for cid, idx in groups.items()], columns=singles.columns)
     orgs = pd.concat([singles, merged], ignore_index=True).sort_values("org_id", ignore_index=True)
+    # the same dtypes whichever part is empty (an incremental run builds a few units)
+    orgs = orgs.astype({"certified": bool, "members": np.int64})
     orgs["region_level"] = [regions.level(r) if r else 0 for r in orgs["region_code"]]
     orgs["province_code"] = [regions.province(r) or "" if r else "" for r in orgs["region_code"]]
     return orgs

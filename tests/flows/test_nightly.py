@@ -69,7 +69,7 @@ def test_same_input_gives_the_same_snapshot(first_run):
 
 STAGES = [("ingest", "flows.tasks.read_table"), ("validate_input", "flows.tasks.check_registry"),
           ("normalise", "flows.tasks.prepare_changed"), ("duplicates", "flows.tasks.settle_duplicates"),
-          ("hierarchy", "flows.tasks.repair_parents"), ("visibility", "flows.tasks.assign_activities"),
+          ("hierarchy", "flows.tasks.rebuild_organizations"), ("visibility", "flows.tasks.assign_activities"),
           ("validate_result", "flows.tasks.validate_snapshot"), ("publish", "core.store.Store.publish")]
 
 
