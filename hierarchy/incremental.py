@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.checks import member_of
 from core.records import fingerprints
 from core.regions import RegionTable
 from hierarchy.build import build_organizations
@@ -22,9 +23,12 @@ from hierarchy.repair import AssociationIndex, place_parents
 PLACEMENT_COLUMNS = ["parent_id", "reason", "confidence", "needs_review"]
 
 
-def canonical_of(ids: np.ndarray, id_map: pd.DataFrame) -> np.ndarray:
-    """The canonical id of each source id; an id the map does not know stays as it is."""
-    at = pd.Index(id_map["source_org_id"].to_numpy(dtype=object)).get_indexer(ids)
+def canonical_of(ids: np.ndarray, id_map: pd.DataFrame, source: pd.Index | None = None) -> np.ndarray:
+    """The canonical id of each source id; an id the map does not know stays as it is.
+    ``source``: the map's source ids as an index, when the caller already has one."""
+    if source is None:
+        source = pd.Index(id_map["source_org_id"].to_numpy(dtype=object))
+    at = source.get_indexer(ids)
     canonical = id_map["canonical_org_id"].to_numpy(dtype=object)
     return np.where(at >= 0, canonical[np.maximum(at, 0)] if len(canonical) else ids, ids)
 
@@ -37,9 +41,10 @@ def organization_inputs(records: pd.DataFrame, id_map: pd.DataFrame) -> pd.Serie
     survivor's evidence comes first, then file order); the unit sums them.
     """
     ids = records["org_id"].to_numpy(dtype=object)
-    canonical = canonical_of(ids, id_map)
+    source = pd.Index(id_map["source_org_id"].to_numpy(dtype=object))
+    canonical = canonical_of(ids, id_map, source)
     parent = records["parent_id"].to_numpy(dtype=object)
-    parent_canonical = np.where(parent == "", "", canonical_of(parent, id_map))
+    parent_canonical = np.where(parent == "", "", canonical_of(parent, id_map, source))
     survivor = ids == canonical
     frame = pd.DataFrame({"canonical": canonical, "survivor": survivor})
     # survivor first, then file order: the order build_organizations reads a unit's records in
@@ -68,6 +73,17 @@ def _touches(regions: RegionTable, codes: np.ndarray, places: set[str]) -> np.nd
     return hit[inverse]
 
 
+def _merge_sorted(kept: pd.DataFrame, built: pd.DataFrame) -> pd.DataFrame:
+    """Both frames sorted by ``org_id``, as one sorted frame (only the few built ids are searched)."""
+    old_ids = kept["org_id"].to_numpy(dtype=object)
+    new_ids = built["org_id"].to_numpy(dtype=object)
+    if len(old_ids) and not (old_ids[1:] > old_ids[:-1]).all():  # not sorted after all: sort it all
+        return pd.concat([kept, built], ignore_index=True).sort_values("org_id", ignore_index=True)
+    slot = np.searchsorted(old_ids, new_ids)
+    key = np.concatenate([np.arange(len(old_ids)) * 2, slot * 2 - 1])
+    return pd.concat([kept, built], ignore_index=True).iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
+
+
 def rebuild_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: RegionTable,
                           previous: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
     """Canonical organizations with their parents (``build_organizations`` + ``place_parents``), and
@@ -86,9 +102,12 @@ def rebuild_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: 
     dirty = set(inputs.index[~unchanged].tolist())
     gone = set(prev.index.difference(inputs.index).tolist())
     canonical = canonical_of(records["org_id"].to_numpy(dtype=object), id_map)
-    built = build_organizations(records[np.isin(canonical, list(dirty))], id_map, regions)
-    kept = prev.loc[inputs.index[unchanged], [c for c in built.columns] + PLACEMENT_COLUMNS].reset_index(drop=True)
-    orgs = pd.concat([kept, built], ignore_index=True).sort_values("org_id", ignore_index=True)
+    # hash lookups: numpy's isin compares object arrays element by element against each wanted id
+    built = build_organizations(records[pd.Index(canonical).isin(dirty)], id_map, regions)
+    clean = set(inputs.index[unchanged].tolist())
+    kept = previous[member_of(previous["org_id"], clean).to_numpy()]
+    kept = kept[list(built.columns) + PLACEMENT_COLUMNS].reset_index(drop=True)
+    orgs = _merge_sorted(kept, built)
     orgs = orgs.astype({"certified": bool, "members": np.int64, "region_level": np.int64})
     index, old_index = AssociationIndex(orgs), AssociationIndex(previous)
     ids = orgs["org_id"].to_numpy(dtype=object)
@@ -96,7 +115,7 @@ def rebuild_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: 
         redo = np.ones(len(orgs), dtype=bool)
     else:
         moved = dirty | gone
-        redo = np.isin(ids, list(dirty))
+        redo = pd.Index(ids).isin(dirty)
         redo |= np.array([any(p in moved for p in ps) for ps in orgs["declared_parents"].tolist()], dtype=bool)
         redo |= _touches(regions, orgs["region_code"].to_numpy(dtype=object), _changed_places(old_index, index))
     rows = np.flatnonzero(redo)
