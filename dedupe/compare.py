@@ -79,13 +79,18 @@ class HeadPlaces:
 
     MANY = 40  # beyond this many places a head is simply common
 
-    def __init__(self, records: pd.DataFrame):
+    def __init__(self, records: pd.DataFrame, only: set[str] | None = None):
+        """``only``: the head keys that will be asked about (an incremental run asks about few)."""
         known = records.loc[records["region_best"] != "", ["name_head", "name_suffix", "region_best",
                                                            "prefecture_best", "province_best"]]
         keys = known["name_head"].to_numpy(dtype=object) + "\x1f" + known["name_suffix"].to_numpy(dtype=object)
-        known = pd.DataFrame({"key": keys, "region_best": known["region_best"].to_numpy(dtype=object),
-                              "prefecture_best": known["prefecture_best"].to_numpy(dtype=object),
-                              "province_best": known["province_best"].to_numpy(dtype=object)}
+        wanted = slice(None)
+        if only is not None:
+            codes, uniques = pd.factorize(keys)
+            wanted = np.append(np.array([u in only for u in uniques.tolist()], dtype=bool), False)[codes]
+        known = pd.DataFrame({"key": keys[wanted], "region_best": known["region_best"].to_numpy(dtype=object)[wanted],
+                              "prefecture_best": known["prefecture_best"].to_numpy(dtype=object)[wanted],
+                              "province_best": known["province_best"].to_numpy(dtype=object)[wanted]}
                              ).drop_duplicates(["key", "region_best"])
         # grouped by sorting factorised keys: a groupby over half a million heads took tens of seconds
         heads, codes = (known[c].to_numpy(dtype=object) for c in ("key", "region_best"))

@@ -36,18 +36,18 @@ class ScoringChunk:
 
 def split_for_scoring(records: pd.DataFrame, pairs: pd.DataFrame, n_chunks: int) -> list[ScoringChunk]:
     """Cut the pairs into ``n_chunks`` shares, each carrying only what scoring it needs."""
-    heads = HeadPlaces(records)
     slim = records[["org_id"] + SCORING_COLUMNS]
-    chunks = []
+    parts = []
     for part in np.array_split(np.arange(len(pairs)), max(min(n_chunks, len(pairs)), 1)):
         if not len(part):
             continue
         p = pairs.iloc[part]
         rids = np.unique(np.concatenate([p["rid_l"].to_numpy(), p["rid_r"].to_numpy()]))
         sub = slim.iloc[rids].set_axis(rids)
-        chunks.append(ScoringChunk(sub, p.reset_index(drop=True),
-                                   heads.subset(_chunk_keys(sub), set(sub["region_best"].tolist()))))
-    return chunks
+        parts.append((p.reset_index(drop=True), sub, _chunk_keys(sub)))
+    # where the chunks' heads occur, found among the whole registry's records but only for those heads
+    heads = HeadPlaces(records, set().union(*(keys for _, _, keys in parts)) if parts else set())
+    return [ScoringChunk(sub, p, heads.subset(keys, set(sub["region_best"].tolist()))) for p, sub, keys in parts]
 
 
 def _chunk_keys(records: pd.DataFrame) -> set[str]:

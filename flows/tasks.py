@@ -78,11 +78,12 @@ def candidate_chunks(records: pd.DataFrame, max_block_size: int, n_chunks: int, 
                      previous_records: pd.DataFrame | None = None, previous_scored: pd.DataFrame | None = None
                      ) -> tuple[list[ScoringChunk], dict, pd.DataFrame]:
     """Candidate pairs cut into shares to score, and the previous scores that still hold (incremental)."""
+    typed = records["name_head"].to_numpy(dtype=object)
     records = correct_common_heads(records)
     pairs, stats = block_pairs(records, max_block_size)
     reused = pd.DataFrame()
     if previous_scored is not None and changed is not None:
-        reused, pairs = split_reusable(records, pairs, changed, previous_records, previous_scored)
+        reused, pairs = split_reusable(records, pairs, changed, previous_records, previous_scored, typed)
     stats.update(changed_records=int(changed.sum()) if changed is not None else len(records),
                  pairs_scored=len(pairs), pairs_reused=len(reused))
     return split_for_scoring(records, pairs, n_chunks), stats, reused

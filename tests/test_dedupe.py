@@ -252,3 +252,23 @@ def test_column_wise_blocking_keys_are_the_per_record_keys(regions):
     long = record_keys(records)
     assert len(long) == len(expected)
     assert set(zip(long["key"].tolist(), long["rid"].tolist())) == set(zip(hashed, [r for _, r in expected]))
+
+
+def test_a_record_whose_typed_head_changed_places_is_rescored_even_if_its_corrected_head_did_not():
+    import numpy as np
+
+    from dedupe.incremental import split_reusable
+
+    # A typed 青少年官 (corrected to 青少年宫); last run A's typed head was the only one at that place
+    records = pd.DataFrame({"org_id": ["A", "B", "D"], "name_head": ["青少年宫"] * 3,
+                            "region_best": ["110101", "110102", "110101"]})
+    previous = records.assign(name_head=["青少年官", "青少年宫", "青少年宫"])
+    pairs = pd.DataFrame({"rid_l": [0, 1], "rid_r": [1, 2]})
+    scored = pd.DataFrame({"org_id_l": ["A", "B"], "org_id_r": ["B", "D"], "score": [0.5, 0.6]})
+    unchanged = np.zeros(3, dtype=bool)
+    reused, _ = split_reusable(records, pairs, unchanged, previous, scored)
+    assert len(reused) == 2  # by corrected heads alone nothing moved
+    reused, todo = split_reusable(records, pairs, unchanged, previous, scored,
+                                  typed_heads=np.array(["青少年官", "青少年宫", "青少年宫"], dtype=object))
+    assert list(zip(reused["org_id_l"], reused["org_id_r"])) == [("B", "D")]
+    assert list(zip(todo["rid_l"], todo["rid_r"])) == [(0, 1)]
