@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 from prefect import flow, get_run_logger
+from prefect.utilities.annotations import quote
 
 from core.config import load_settings
 from core.quality import ValidationOutcome
@@ -119,7 +120,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             n_reg_q, n_act_q = len(reg_ck.quarantine), len(act_ck.quarantine)
             del raw_act, reg_ck, act_ck
         with _stage("duplicates", timings, run_id):
-            previous = set(live.frame("id_map")["canonical_org_id"]) if live else set()
+            previous = set(live.frame("id_map")["canonical_org_id"].to_numpy(dtype=object).tolist()) if live else set()
             decisions = store.decisions_frame()
             # pair scoring is the heavy part: one task per share, run by the flow's task runner
             # (threads in-process, or the workers of a Dask cluster with --dask-address); an
@@ -130,8 +131,9 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             del previous_records
             scored = [reused] + [f.result() for f in tasks.score_share.map(chunks)]
             del chunks, reused
-            res = tasks.settle(records, scored, stats, acts, decisions, previous, settings.auto_merge_threshold,
-                               settings.review_threshold)
+            # quote: Prefect would otherwise visit each of a million ids looking for futures (13 s)
+            res = tasks.settle(records, scored, stats, acts, decisions, quote(previous),
+                               settings.auto_merge_threshold, settings.review_threshold)
             del scored
             report["resolution"] = res
         with _stage("hierarchy", timings, run_id):
