@@ -29,3 +29,26 @@ def homophones(a: str, b: str) -> bool:
     (True, True, False)
     """
     return a == b or bool(_readings(a) & _readings(b)) or (a, b) in _similar_shapes()
+
+
+def alike_characters(chars: set[str], of: set[str]) -> dict[str, set[str]]:
+    """For each character in ``of``: the other characters of ``chars`` typed for it (``homophones``).
+
+    Grouped by reading, so a registry's few thousand characters are read once, not compared pairwise.
+
+    >>> sorted(alike_characters({"辉", "晖", "灰", "林", "宫", "官"}, {"辉", "宫"})["辉"])
+    ['晖', '灰']
+    """
+    by_reading: dict[str, set[str]] = {}
+    for ch in chars:
+        for r in _readings(ch):
+            by_reading.setdefault(r, set()).add(ch)
+    shapes: dict[str, set[str]] = {}
+    for a, b in _similar_shapes():
+        if b in chars:
+            shapes.setdefault(a, set()).add(b)
+    out = {}
+    for ch in of:
+        found = set().union(*(by_reading.get(r, set()) for r in _readings(ch))) | shapes.get(ch, set())
+        out[ch] = found - {ch}
+    return out

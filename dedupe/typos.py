@@ -6,9 +6,10 @@ because a common institution type is far likelier to be mistyped than to exist o
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from core.typos import homophones
+from core.typos import alike_characters
 
 MIN_LENGTH = 4
 RATIO = 5  # the right head is found in at least this many times as many prefectures as the typo
@@ -21,23 +22,37 @@ def correct_common_heads(records: pd.DataFrame, common_places: int = 3) -> pd.Da
     >>> correct_common_heads(r)["name_head"].tolist()[-1]
     '青少年宫'
     """
-    spread = records[records["prefecture_best"] != ""].groupby("name_head")["prefecture_best"].nunique()
-    common = [h for h, n in spread.items() if n > common_places and len(h) >= MIN_LENGTH]
-    masked: dict[str, list[str]] = {}
-    for head in common:
-        for i in range(len(head)):
-            masked.setdefault(head[:i] + "\0" + head[i + 1:], []).append(head)
-    places = spread.to_dict()
-    fixes = {}
-    for head in records["name_head"].unique().tolist():
-        if len(head) < MIN_LENGTH:
-            continue
-        # the mistyped head may itself recur (the same slip in many places), but far less than the right one
-        mine = places.get(head, 1)
-        found = {c for i in range(len(head)) for c in masked.get(head[:i] + "\0" + head[i + 1:], ())
-                 if c != head and places[c] >= RATIO * mine and homophones(head[i], c[i])}
-        if len(found) == 1:
-            fixes[head] = found.pop()
+    codes, heads = pd.factorize(records["name_head"])
+    heads = np.asarray(heads, dtype=object)
+    places = dict(zip(heads.tolist(), _prefectures_per_code(codes, records["prefecture_best"], len(heads)).tolist()))
+    places = {h: n for h, n in places.items() if n}
+    common = [h for h, n in places.items() if n > common_places and len(h) >= MIN_LENGTH]
+    known = {h for h in heads.tolist() if len(h) >= MIN_LENGTH}
+    if not common or not known:
+        return records
+    # from each common head to every head one typed-alike character away that the registry holds:
+    # a few hundred common heads instead of half a million heads each masked at every position
+    alike = alike_characters(set("".join(known)), set("".join(common)))
+    found: dict[str, set[str]] = {}
+    for c in common:
+        for i, ch in enumerate(c):
+            for x in alike[ch]:
+                head = c[:i] + x + c[i + 1:]
+                # the mistyped head may itself recur (the same slip in many places), but far less than the right one
+                if head in known and places[c] >= RATIO * places.get(head, 1):
+                    found.setdefault(head, set()).add(c)
+    fixes = {h: next(iter(cs)) for h, cs in found.items() if len(cs) == 1}
     if not fixes:
         return records
-    return records.assign(name_head=records["name_head"].map(lambda h: fixes.get(h, h)))
+    fixed = np.append(heads, None)
+    fixed[pd.Index(heads).get_indexer(list(fixes))] = list(fixes.values())
+    return records.assign(name_head=pd.Series(fixed[codes], index=records.index, dtype=records["name_head"].dtype))
+
+
+def _prefectures_per_code(codes: np.ndarray, prefectures: pd.Series, n: int) -> np.ndarray:
+    """How many distinct prefectures (not "") each head code occurs in (a groupby nunique, column-wise)."""
+    place_codes, uniques = pd.factorize(prefectures)
+    blank = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+    keep = (place_codes >= 0) & (codes >= 0) & ~np.isin(place_codes, blank)
+    pairs = np.unique(codes[keep].astype(np.int64) * (len(uniques) + 1) + place_codes[keep])
+    return np.bincount(pairs // (len(uniques) + 1), minlength=n)

@@ -272,3 +272,43 @@ def test_a_record_whose_typed_head_changed_places_is_rescored_even_if_its_correc
                                   typed_heads=np.array(["青少年官", "青少年宫", "青少年宫"], dtype=object))
     assert list(zip(reused["org_id_l"], reused["org_id_r"])) == [("B", "D")]
     assert list(zip(todo["rid_l"], todo["rid_r"])) == [(0, 1)]
+
+
+def _correct_by_masking(records, common_places=3):
+    """correct_common_heads read literally: every head masked at every position, looked up among the
+    common heads' masks."""
+    from core.typos import homophones
+    from dedupe.typos import MIN_LENGTH, RATIO
+
+    spread = records[records["prefecture_best"] != ""].groupby("name_head")["prefecture_best"].nunique()
+    places = spread.to_dict()
+    masked = {}
+    for head in [h for h, n in places.items() if n > common_places and len(h) >= MIN_LENGTH]:
+        for i in range(len(head)):
+            masked.setdefault(head[:i] + "\0" + head[i + 1:], []).append(head)
+    fixes = {}
+    for head in records["name_head"].unique().tolist():
+        if len(head) < MIN_LENGTH:
+            continue
+        mine = places.get(head, 1)
+        found = {c for i in range(len(head)) for c in masked.get(head[:i] + "\0" + head[i + 1:], ())
+                 if c != head and places[c] >= RATIO * mine and homophones(head[i], c[i])}
+        if len(found) == 1:
+            fixes[head] = found.pop()
+    return [fixes.get(h, h) for h in records["name_head"]]
+
+
+HEADS = ["青少年宫", "青少年官", "青少年管", "青少年馆", "科技馆所", "科枝馆所", "科技管所", "辉煌中学", "晖煌中学"]
+
+
+@given(st.lists(st.tuples(st.one_of(st.sampled_from(HEADS), st.text("青少年宫官管馆科技枝辉晖第一中学", min_size=2,
+                                                                    max_size=6)),
+                          st.sampled_from(["", "110100", "120100", "130100", "140100", "150100", "210100"])),
+                min_size=1, max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_common_head_corrections_equal_masking_every_head(rows):
+    """Going out from the few common heads finds what masking every head at every position finds."""
+    from dedupe.typos import correct_common_heads
+
+    records = pd.DataFrame({"name_head": [h for h, _ in rows], "prefecture_best": [p for _, p in rows]})
+    assert correct_common_heads(records)["name_head"].tolist() == _correct_by_masking(records)
