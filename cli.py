@@ -40,12 +40,11 @@ def nightly(registry: Optional[Path] = typer.Option(None, help="组织库导出�
     if address:
         console.print(f"Dask 集群：{address}；Prefect 服务器：{ensure_prefect_server(settings.home)}")
     with console.status("正在启动 Prefect 并运行夜间流程……"):
-        from flows.nightly import nightly as nightly_flow, with_dask
-        if address:
-            nightly_flow = with_dask(address)
+        from flows.nightly import nightly, with_dask
+        run_flow = with_dask(address) if address else nightly
         try:
-            result = nightly_flow(registry=str(settings.registry), activities=str(settings.activities),
-                                  home=str(settings.home), full=full)
+            result = run_flow(registry=str(settings.registry), activities=str(settings.activities),
+                              home=str(settings.home), full=full)
         except InputRejected as e:
             err.print(f"[bold red]输入被拒绝[/]：{e}")
             _print_last_report(settings)
