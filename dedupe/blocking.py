@@ -49,23 +49,17 @@ def place_key(token: str, head: str, suffix: str) -> str | None:
     return f"t:{token}|{head}|{suffix}"
 
 
-def common_heads(records: pd.DataFrame) -> set[str]:
-    """Heads found in more than ``COMMON_HEAD_PLACES`` prefectures (they get no deletion keys)."""
-    spread = records[records["prefecture_best"] != ""].groupby("name_head")["prefecture_best"].nunique()
-    return set(spread[spread > COMMON_HEAD_PLACES].index.tolist())
-
-
-def record_keys(records: pd.DataFrame, common: set[str] | None = None) -> pd.DataFrame:
+def record_keys(records: pd.DataFrame) -> pd.DataFrame:
     """Long frame ``(key, rid)`` of every record's blocking keys (rid = row position), each pair once.
 
     The keys of ``head_keys`` and ``place_key``, built column-wise (string kernels over a million rows
     instead of a Python loop per record) and kept as 64-bit hashes: only their equality matters.
-    ``common``: the registry's common heads, when ``records`` is only a part of it.
     """
     text = lambda c: records[c].astype("str").reset_index(drop=True)  # noqa: E731
     head, suffix, token = text("name_head"), text("name_suffix"), text("place_token")
     place = text("name_region_code").where(text("name_region_code") != "", text("region_text"))
-    common = head.isin(common_heads(records) if common is None else common)
+    spread = records[records["prefecture_best"] != ""].groupby("name_head")["prefecture_best"].nunique()
+    common = head.isin(spread[spread > COMMON_HEAD_PLACES].index)
     length = head.str.len()
     keys, rids = [], []
 
@@ -144,33 +138,27 @@ def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int, kee
     return code // n_records, code % n_records
 
 
-def place_filter(records: pd.DataFrame):
-    """``keep(a, b)``: False for pairs of records in two places neither of which contains the other
-    (two counties): such pairs can only score 0, so they are not scored at all."""
+def block_pairs(records: pd.DataFrame, max_block_size: int = 100) -> tuple[pd.DataFrame, dict]:
+    """Candidate pairs ``(rid_l, rid_r)`` with ``rid_l < rid_r``, no repeats, and blocking stats.
+
+    Incremental runs block everything too and reuse last run's scores (``dedupe.incremental``).
+    """
+    long = record_keys(records)
+    long, skipped = _split_large(long, records, max_block_size)
     # region codes as numbers (0 = none): comparing strings for millions of pairs took seconds
     code, pref, prov = (pd.to_numeric(records[c], errors="coerce").fillna(0).to_numpy(np.int64)
                         for c in ("region_best", "prefecture_best", "province_best"))
 
     def keep(a, b):
+        # both have a place and neither contains the other (two counties): such pairs can only
+        # score 0, so they are not scored at all
         ca, cb = code[a], code[b]
         return ((ca == 0) | (cb == 0) | (ca == cb) | (pref[a] == cb) | (prov[a] == cb) | (pref[b] == ca)
                 | (prov[b] == ca))
-    return keep
 
-
-def blocking_stats(records: pd.DataFrame, blocks: pd.DataFrame, n_pairs: int, skipped: int) -> dict:
-    return {"records": len(records), "keys": int(blocks["key"].nunique()), "pairs": n_pairs,
-            "pairs_per_record": round(n_pairs / max(len(records), 1), 3), "unblocked_in_oversized_blocks": skipped}
-
-
-def block_pairs(records: pd.DataFrame, max_block_size: int = 100, long: pd.DataFrame | None = None
-                ) -> tuple[pd.DataFrame, dict]:
-    """Candidate pairs ``(rid_l, rid_r)`` with ``rid_l < rid_r``, no repeats, and blocking stats.
-
-    ``long``: the records' keys (``record_keys``) when the caller has them. Incremental runs block
-    only what changed (``dedupe.incremental.incremental_pairs``).
-    """
-    long = record_keys(records) if long is None else long
-    long, skipped = _split_large(long, records, max_block_size)
-    a, b = _pairs_within_blocks(long["key"].to_numpy(), long["rid"].to_numpy(), len(records), place_filter(records))
-    return pd.DataFrame({"rid_l": a, "rid_r": b}), blocking_stats(records, long, len(a), skipped)
+    a, b = _pairs_within_blocks(long["key"].to_numpy(), long["rid"].to_numpy(), len(records), keep)
+    pairs = pd.DataFrame({"rid_l": a, "rid_r": b})
+    stats = {"records": len(records), "keys": int(long["key"].nunique()), "pairs": len(pairs),
+             "pairs_per_record": round(len(pairs) / max(len(records), 1), 3),
+             "unblocked_in_oversized_blocks": skipped}
+    return pairs, stats

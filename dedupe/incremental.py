@@ -1,18 +1,12 @@
-"""Incremental runs: block only the records that changed and reuse last run's blocks and pair scores
-where nothing they depend on changed, so that the result equals a full run's.
-
-A record is *fresh* when it is new or changed, or its head (as typed or as corrected) now occurs in
-other places: its keys, its head's commonness and its pairs' scores may differ. Every other record
-keeps last run's blocking keys, and a block none of whose members is fresh or gone is last run's block.
-"""
+"""Reuse last run's pair scores where nothing they depend on changed, so an incremental run scores
+only pairs that touch new or changed records (or whose head now occurs in other places), and its
+result equals a full run's."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from core.checks import member_of
-from dedupe.blocking import (_pairs_within_blocks, _split_large, blocking_stats, common_heads,
-                             place_filter, record_keys)
 
 
 def _head_place_hashes(records: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -35,86 +29,20 @@ def changed_heads(records: pd.DataFrame, previous: pd.DataFrame) -> set[str]:
     return set(now_heads[~np.isin(now, before)].tolist()) | set(before_heads[~np.isin(before, now)].tolist())
 
 
-def id_hashes(ids) -> np.ndarray:
-    """64-bit hashes of record ids: last run's keys are stored and matched by these."""
-    return pd.util.hash_array(np.asarray(ids, dtype=object), categorize=False)
+def split_reusable(records: pd.DataFrame, pairs: pd.DataFrame, changed: np.ndarray, previous_records: pd.DataFrame,
+                   previous_scored: pd.DataFrame, typed_heads: np.ndarray | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(reused scored pairs, pairs still to score)`` for this run's candidate ``pairs``.
 
-
-def keys_of(long: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
-    """What the snapshot keeps of this run's blocking: ``key`` and the record's ``org`` id hash."""
-    return pd.DataFrame({"key": long["key"].to_numpy(np.int64),
-                         "org": id_hashes(records["org_id"].to_numpy(dtype=object))[long["rid"].to_numpy()]})
-
-
-def fresh_records(records: pd.DataFrame, changed: np.ndarray, previous_records: pd.DataFrame,
-                  typed_heads: np.ndarray | None = None) -> np.ndarray:
-    """New or changed records and those whose head (as typed or corrected) changed its places."""
+    A previous score is reused when both records are unchanged, neither head changed its places, and
+    the previous run scored that pair. ``typed_heads``: the heads before ``correct_common_heads``. Pairs are matched on record ids (the file's row order may
+    differ from last time), as integer codes: string joins over millions of pairs took a minute.
+    """
     heads = changed_heads(records, previous_records)
     fresh = changed | member_of(records["name_head"], heads).to_numpy()
     if typed_heads is not None:
         # a head as typed whose places changed may now be corrected to another (dedupe.typos): rescore
         fresh |= member_of(pd.Series(typed_heads), heads).to_numpy()
-    return fresh
-
-
-def incremental_pairs(records: pd.DataFrame, max_block_size: int, fresh: np.ndarray, previous_keys: pd.DataFrame,
-                      previous_scored: pd.DataFrame) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    """``block_pairs``'s candidate pairs and stats, blocking only the fresh records; and this run's keys.
-
-    A block is *touched* when a fresh or removed record has (or had) its key. Pairs of touched blocks
-    are generated again; a pair of last run's candidates between two non-fresh records stays a
-    candidate when the two still share an untouched block.
-    """
-    n = len(records)
-    ids = pd.Index(id_hashes(records["org_id"].to_numpy(dtype=object)))
-    prev_rid = ids.get_indexer(previous_keys["org"].to_numpy(np.uint64))
-    prev_key = previous_keys["key"].to_numpy(np.int64)
-    still = (prev_rid >= 0) & ~fresh[np.maximum(prev_rid, 0)]
-    rows = np.flatnonzero(fresh)
-    new = record_keys(records.iloc[rows], common_heads(records))
-    new_rid = rows[new["rid"].to_numpy()]
-    long = pd.DataFrame({"key": np.concatenate([prev_key[still], new["key"].to_numpy(np.int64)]),
-                         "rid": np.concatenate([prev_rid[still], new_rid]).astype(np.int64)})
-    touched = np.unique(np.concatenate([new["key"].to_numpy(np.int64), prev_key[~still]]))
-    blocks, skipped = _split_large(long.assign(raw=long["key"].to_numpy()), records, max_block_size)
-    hit = np.isin(blocks["raw"].to_numpy(), touched)
-    redone = blocks[hit]
-    a, b = _pairs_within_blocks(redone["key"].to_numpy(), redone["rid"].to_numpy(), n, place_filter(records))
-    # members of touched blocks before splitting: one left without a place in a block that outgrew
-    # its limit is in no block after the split, yet its old pairs from that block are gone
-    affected = np.zeros(n, dtype=bool)
-    affected[long["rid"].to_numpy()[np.isin(long["key"].to_numpy(), touched)]] = True
-    # last run's candidates between records that are still here and not fresh
-    lo, hi = (ids.get_indexer(id_hashes(previous_scored[c].to_numpy(dtype=object)))
-              for c in ("org_id_l", "org_id_r"))
-    ok = (lo >= 0) & (hi >= 0)
-    lo, hi = lo[ok], hi[ok]
-    ok = ~fresh[lo] & ~fresh[hi]
-    lo, hi = np.minimum(lo[ok], hi[ok]), np.maximum(lo[ok], hi[ok])
-    sure = ~affected[lo] & ~affected[hi]  # all their blocks are untouched: last run's blocks
-    unsure = pd.DataFrame({"lo": lo[~sure], "hi": hi[~sure], "i": np.arange(int((~sure).sum()))})
-    calm = blocks[~hit & affected[blocks["rid"].to_numpy()]][["key", "rid"]]
-    shared = unsure.merge(calm.rename(columns={"rid": "lo"}), on="lo").merge(
-        calm.rename(columns={"rid": "hi"}), on=["hi", "key"])["i"].unique()
-    codes = np.concatenate([a * n + b, lo[sure] * n + hi[sure],
-                            unsure["lo"].to_numpy()[shared] * n + unsure["hi"].to_numpy()[shared]]).astype(np.int64)
-    codes = np.unique(codes)
-    pairs = pd.DataFrame({"rid_l": codes // n, "rid_r": codes % n})
-    return pairs, blocking_stats(records, blocks, len(pairs), skipped), long
-
-
-def split_reusable(records: pd.DataFrame, pairs: pd.DataFrame, changed: np.ndarray, previous_records: pd.DataFrame,
-                   previous_scored: pd.DataFrame, typed_heads: np.ndarray | None = None,
-                   fresh: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(reused scored pairs, pairs still to score)`` for this run's candidate ``pairs``.
-
-    A previous score is reused when both records are unchanged, neither head changed its places, and
-    the previous run scored that pair (``fresh``: ``fresh_records``, computed here when not given;
-    ``typed_heads``: the heads before ``correct_common_heads``). Pairs are matched on record ids (the
-    file's row order may differ from last time), as integer codes: string joins took a minute.
-    """
-    if fresh is None:
-        fresh = fresh_records(records, changed, previous_records, typed_heads)
     n = len(records)
     rid = pd.Index(records["org_id"].to_numpy(dtype=object))
     if not rid.is_unique:  # ids are checked to be unique on ingest; without that nothing can be matched
