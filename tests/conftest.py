@@ -37,3 +37,11 @@ def prepared(regions):
         return prepare_registry(registry(rows), regions)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def sample_raw():
+    """The bundled sample registry as read, all columns text (the incremental tests edit it)."""
+    from core.sources import read_table
+
+    return read_table(SAMPLE / "registry.csv", "registry").frame.drop(columns=["_row"]).astype(object)

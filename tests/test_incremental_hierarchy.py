@@ -5,10 +5,8 @@ import pytest
 
 from core.checks import check_registry
 from core.records import fingerprints, prepare_changed
-from core.sources import read_table
 from dedupe.resolve import resolve_duplicates
 from hierarchy.incremental import organization_inputs, rebuild_organizations
-from tests.conftest import SAMPLE
 
 
 def _resolved(raw: pd.DataFrame, regions):
@@ -27,11 +25,6 @@ def _comparable(orgs: pd.DataFrame) -> pd.DataFrame:
                                               "confidence", "inputs"):
             out[c] = out[c].astype(object)
     return out
-
-
-@pytest.fixture(scope="module")
-def sample_raw():
-    return read_table(SAMPLE / "registry.csv", "registry").frame.drop(columns=["_row"]).astype(object)
 
 
 def _edits(raw: pd.DataFrame, kind: str, rng) -> pd.DataFrame:
@@ -54,10 +47,19 @@ def _edits(raw: pd.DataFrame, kind: str, rng) -> pd.DataFrame:
         raw = raw.sample(frac=1.0, random_state=3)
     elif kind == "new ids":
         raw.loc[rows, "org_id"] = raw.loc[rows, "org_id"] + "9"
+    elif kind == "retyped":  # names of other units: records leave their blocks and join others
+        raw.loc[rows, "name"] = raw["name"].to_numpy()[rng.choice(len(raw), len(rows))]
+    elif kind == "relocated":  # places of other units: pairs cross counties, blocks split differently
+        raw.loc[rows, "region_code"] = raw["region_code"].to_numpy()[rng.choice(len(raw), len(rows))]
+    elif kind == "removed":
+        raw = raw.drop(index=rows)
+    elif kind == "added":  # copies under new ids: blocks grow past their limit
+        raw = pd.concat([raw, raw.loc[rows].assign(org_id=lambda d: d["org_id"] + "8")])
     return raw.reset_index(drop=True)
 
 
-@pytest.mark.parametrize("kind", ["nothing", "renamed", "moved", "reparented", "associations", "root", "reordered", "new ids"])
+@pytest.mark.parametrize("kind", ["nothing", "renamed", "moved", "reparented", "associations", "root", "reordered", "new ids",
+                                  "retyped", "relocated", "removed", "added"])
 def test_incremental_rebuild_equals_a_full_rebuild(regions, sample_raw, kind):
     records, id_map = _resolved(sample_raw, regions)
     before, _ = rebuild_organizations(records, id_map, regions)
