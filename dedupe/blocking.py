@@ -49,17 +49,27 @@ def place_key(token: str, head: str, suffix: str) -> str | None:
     return f"t:{token}|{head}|{suffix}"
 
 
-def record_keys(records: pd.DataFrame) -> pd.DataFrame:
+def common_heads(records: pd.DataFrame) -> set[str]:
+    """Heads found in more than ``COMMON_HEAD_PLACES`` prefectures (they get no deletion keys)."""
+    heads, uniques = pd.factorize(records["name_head"])
+    places, names = pd.factorize(records["prefecture_best"])
+    known = (places >= 0) & (heads >= 0) & (np.asarray(names, dtype=object)[places] != "")
+    pairs = pd.unique(heads[known].astype(np.int64) * (len(names) + 1) + places[known])
+    spread = np.bincount(pairs // (len(names) + 1), minlength=len(uniques))
+    return set(np.asarray(uniques, dtype=object)[spread > COMMON_HEAD_PLACES].tolist())
+
+
+def record_keys(records: pd.DataFrame, common: set[str] | None = None) -> pd.DataFrame:
     """Long frame ``(key, rid)`` of every record's blocking keys (rid = row position), each pair once.
 
     The keys of ``head_keys`` and ``place_key``, built column-wise (string kernels over a million rows
     instead of a Python loop per record) and kept as 64-bit hashes: only their equality matters.
+    ``common``: the registry's common heads, when ``records`` is only a part of it.
     """
     text = lambda c: records[c].astype("str").reset_index(drop=True)  # noqa: E731
     head, suffix, token = text("name_head"), text("name_suffix"), text("place_token")
     place = text("name_region_code").where(text("name_region_code") != "", text("region_text"))
-    spread = records[records["prefecture_best"] != ""].groupby("name_head")["prefecture_best"].nunique()
-    common = head.isin(spread[spread > COMMON_HEAD_PLACES].index)
+    common = head.isin(common_heads(records) if common is None else common)
     length = head.str.len()
     keys, rids = [], []
 
@@ -88,9 +98,15 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
                          "rid": np.concatenate(rids)})
 
 
+def _block_sizes(keys: np.ndarray) -> np.ndarray:
+    """The size of each row's block (hash factorising: a groupby over millions of keys took seconds)."""
+    codes, _ = pd.factorize(keys)
+    return np.bincount(codes)[codes]
+
+
 def _split_large(long: pd.DataFrame, records: pd.DataFrame, max_size: int) -> tuple[pd.DataFrame, int]:
     """Blocks over ``max_size`` split by prefecture, then province; what still does not fit is counted."""
-    sizes = long.groupby("key")["rid"].transform("size")
+    sizes = _block_sizes(long["key"].to_numpy())
     small, large = [long[sizes <= max_size]], long[sizes > max_size]
     skipped = 0
     for level in ("prefecture_best", "province_best"):
@@ -102,9 +118,9 @@ def _split_large(long: pd.DataFrame, records: pd.DataFrame, max_size: int) -> tu
         skipped += int((~known).sum())
         base = large[known]
         refined = base.assign(key=base["key"].to_numpy() * np.int64(1_000_003) + place[known].astype(np.int64))
-        sizes = refined.groupby("key")["rid"].transform("size")
+        sizes = _block_sizes(refined["key"].to_numpy())
         small.append(refined[sizes <= max_size])
-        large = base[(sizes > max_size).to_numpy()]
+        large = base[sizes > max_size]
     skipped += len(large)
     return pd.concat(small, ignore_index=True), skipped
 
@@ -138,27 +154,33 @@ def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int, kee
     return code // n_records, code % n_records
 
 
-def block_pairs(records: pd.DataFrame, max_block_size: int = 100) -> tuple[pd.DataFrame, dict]:
-    """Candidate pairs ``(rid_l, rid_r)`` with ``rid_l < rid_r``, no repeats, and blocking stats.
-
-    Incremental runs block everything too and reuse last run's scores (``dedupe.incremental``).
-    """
-    long = record_keys(records)
-    long, skipped = _split_large(long, records, max_block_size)
+def place_filter(records: pd.DataFrame):
+    """``keep(a, b)``: False for pairs of records in two places neither of which contains the other
+    (two counties): such pairs can only score 0, so they are not scored at all."""
     # region codes as numbers (0 = none): comparing strings for millions of pairs took seconds
     code, pref, prov = (pd.to_numeric(records[c], errors="coerce").fillna(0).to_numpy(np.int64)
                         for c in ("region_best", "prefecture_best", "province_best"))
 
     def keep(a, b):
-        # both have a place and neither contains the other (two counties): such pairs can only
-        # score 0, so they are not scored at all
         ca, cb = code[a], code[b]
         return ((ca == 0) | (cb == 0) | (ca == cb) | (pref[a] == cb) | (prov[a] == cb) | (pref[b] == ca)
                 | (prov[b] == ca))
+    return keep
 
-    a, b = _pairs_within_blocks(long["key"].to_numpy(), long["rid"].to_numpy(), len(records), keep)
-    pairs = pd.DataFrame({"rid_l": a, "rid_r": b})
-    stats = {"records": len(records), "keys": int(long["key"].nunique()), "pairs": len(pairs),
-             "pairs_per_record": round(len(pairs) / max(len(records), 1), 3),
-             "unblocked_in_oversized_blocks": skipped}
-    return pairs, stats
+
+def blocking_stats(records: pd.DataFrame, blocks: pd.DataFrame, n_pairs: int, skipped: int) -> dict:
+    return {"records": len(records), "keys": int(blocks["key"].nunique()), "pairs": n_pairs,
+            "pairs_per_record": round(n_pairs / max(len(records), 1), 3), "unblocked_in_oversized_blocks": skipped}
+
+
+def block_pairs(records: pd.DataFrame, max_block_size: int = 100, long: pd.DataFrame | None = None
+                ) -> tuple[pd.DataFrame, dict]:
+    """Candidate pairs ``(rid_l, rid_r)`` with ``rid_l < rid_r``, no repeats, and blocking stats.
+
+    ``long``: the records' keys (``record_keys``) when the caller has them. Incremental runs block
+    only what changed (``dedupe.incremental.incremental_pairs``).
+    """
+    long = record_keys(records) if long is None else long
+    long, skipped = _split_large(long, records, max_block_size)
+    a, b = _pairs_within_blocks(long["key"].to_numpy(), long["rid"].to_numpy(), len(records), place_filter(records))
+    return pd.DataFrame({"rid_l": a, "rid_r": b}), blocking_stats(records, long, len(a), skipped)

@@ -1,12 +1,18 @@
-"""Reuse last run's pair scores where nothing they depend on changed, so an incremental run scores
-only pairs that touch new or changed records (or whose head now occurs in other places), and its
-result equals a full run's."""
+"""Incremental runs: block only the records that changed and reuse last run's blocks and pair scores
+where nothing they depend on changed, so that the result equals a full run's.
+
+A record is *fresh* when it is new or changed, or its head (as typed or as corrected) now occurs in
+other places: its keys, its head's commonness and its pairs' scores may differ. Every other record
+keeps last run's blocking keys, and a block none of whose members is fresh or gone is last run's block.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from core.checks import member_of
+from dedupe.blocking import (_pairs_within_blocks, _split_large, blocking_stats, common_heads,
+                             place_filter, record_keys)
 
 
 def _head_place_hashes(records: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -29,20 +35,106 @@ def changed_heads(records: pd.DataFrame, previous: pd.DataFrame) -> set[str]:
     return set(now_heads[~np.isin(now, before)].tolist()) | set(before_heads[~np.isin(before, now)].tolist())
 
 
-def split_reusable(records: pd.DataFrame, pairs: pd.DataFrame, changed: np.ndarray, previous_records: pd.DataFrame,
-                   previous_scored: pd.DataFrame, typed_heads: np.ndarray | None = None
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(reused scored pairs, pairs still to score)`` for this run's candidate ``pairs``.
+def id_hashes(ids) -> np.ndarray:
+    """64-bit hashes of record ids: last run's keys are stored and matched by these."""
+    return pd.util.hash_array(np.asarray(ids, dtype=object), categorize=False)
 
-    A previous score is reused when both records are unchanged, neither head changed its places, and
-    the previous run scored that pair. ``typed_heads``: the heads before ``correct_common_heads``. Pairs are matched on record ids (the file's row order may
-    differ from last time), as integer codes: string joins over millions of pairs took a minute.
-    """
+
+def keys_of(long: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """What the snapshot keeps of this run's blocking: ``key`` and the record's ``org`` id hash."""
+    return pd.DataFrame({"key": long["key"].to_numpy(np.int64),
+                         "org": id_hashes(records["org_id"].to_numpy(dtype=object))[long["rid"].to_numpy()]})
+
+
+def fresh_records(records: pd.DataFrame, changed: np.ndarray, previous_records: pd.DataFrame,
+                  typed_heads: np.ndarray | None = None) -> np.ndarray:
+    """New or changed records and those whose head (as typed or corrected) changed its places."""
     heads = changed_heads(records, previous_records)
     fresh = changed | member_of(records["name_head"], heads).to_numpy()
     if typed_heads is not None:
         # a head as typed whose places changed may now be corrected to another (dedupe.typos): rescore
         fresh |= member_of(pd.Series(typed_heads), heads).to_numpy()
+    return fresh
+
+
+def _final_blocks(keys: np.ndarray, rids: np.ndarray, records: pd.DataFrame, max_block_size: int
+                  ) -> tuple[np.ndarray, pd.DataFrame, int]:
+    """Each key row's block after ``_split_large`` (-1: left out of an oversized block), the blocks, and
+    how many rows were left out."""
+    long = pd.DataFrame({"key": keys, "rid": rids, "pos": np.arange(len(keys))})
+    blocks, skipped = _split_large(long, records, max_block_size)
+    final = np.full(len(keys), -1, dtype=np.int64)
+    final[blocks["pos"].to_numpy()] = blocks["key"].to_numpy()
+    return final, blocks, skipped
+
+
+def incremental_pairs(records: pd.DataFrame, max_block_size: int, fresh: np.ndarray, previous_keys: pd.DataFrame,
+                      previous_records: pd.DataFrame, previous_scored: pd.DataFrame
+                      ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """``block_pairs``'s candidate pairs and stats, blocking only the fresh records; and this run's keys.
+
+    Other records keep last run's keys. A record is *moved* when one of its keys now ends in another
+    block than last run (its block outgrew or fell under the size limit, or split differently). Blocks
+    holding a fresh or moved record are paired again; last run's candidates between two records that
+    are neither stay candidates as they are, and those with one moved end stay when the two still
+    share a block.
+    """
+    n = len(records)
+    ids = pd.Index(id_hashes(records["org_id"].to_numpy(dtype=object)))
+    prev_rid = ids.get_indexer(previous_keys["org"].to_numpy(np.uint64))
+    prev_key = previous_keys["key"].to_numpy(np.int64)
+    still = (prev_rid >= 0) & ~fresh[np.maximum(prev_rid, 0)]
+    rows = np.flatnonzero(fresh)
+    new = record_keys(records.iloc[rows], common_heads(records))
+    long = pd.DataFrame({"key": np.concatenate([prev_key[still], new["key"].to_numpy(np.int64)]),
+                         "rid": np.concatenate([prev_rid[still], rows[new["rid"].to_numpy()]]).astype(np.int64)})
+    final, blocks, skipped = _final_blocks(long["key"].to_numpy(), long["rid"].to_numpy(), records, max_block_size)
+    # the same rows last run, in the same order: where did they end up then?
+    old_rid = pd.Index(id_hashes(previous_records["org_id"].to_numpy(dtype=object))).get_indexer(
+        previous_keys["org"].to_numpy(np.uint64))
+    before, _, _ = _final_blocks(prev_key, old_rid, previous_records, max_block_size)
+    kept = int(still.sum())
+    moved = fresh.copy()
+    moved[long["rid"].to_numpy()[:kept][final[:kept] != before[still]]] = True
+    # blocks with a fresh or moved member: all their pairs again
+    block_keys = blocks["key"].to_numpy()
+    redo = pd.Index(pd.unique(block_keys[moved[blocks["rid"].to_numpy()]])).get_indexer(block_keys) >= 0
+    redone = blocks[redo]
+    a, b = _pairs_within_blocks(redone["key"].to_numpy(), redone["rid"].to_numpy(), n, place_filter(records))
+    # last run's candidates between records that are still here and not fresh
+    lo, hi = (ids.get_indexer(id_hashes(previous_scored[c].to_numpy(dtype=object)))
+              for c in ("org_id_l", "org_id_r"))
+    ok = (lo >= 0) & (hi >= 0)
+    lo, hi = lo[ok], hi[ok]
+    ok = ~fresh[lo] & ~fresh[hi]
+    lo, hi = np.minimum(lo[ok], hi[ok]), np.maximum(lo[ok], hi[ok])
+    sure = ~moved[lo] & ~moved[hi]  # both ends in the blocks they were in: the pair stands
+    unsure = pd.DataFrame({"lo": lo[~sure], "hi": hi[~sure], "i": np.arange(int((~sure).sum()))})
+    ends = np.zeros(n, dtype=bool)
+    ends[lo[~sure]] = ends[hi[~sure]] = True
+    theirs = blocks[ends[blocks["rid"].to_numpy()]][["key", "rid"]]
+    shared = unsure.merge(theirs.rename(columns={"rid": "lo"}), on="lo").merge(
+        theirs.rename(columns={"rid": "hi"}), on=["hi", "key"])["i"].unique()
+    codes = np.concatenate([a * n + b, lo[sure] * n + hi[sure],
+                            unsure["lo"].to_numpy()[shared] * n + unsure["hi"].to_numpy()[shared]]).astype(np.int64)
+    codes.sort()  # unique by sorting: numpy's hash-based unique was slower on millions of codes
+    codes = codes[np.r_[True, codes[1:] != codes[:-1]]] if len(codes) else codes
+    pairs = pd.DataFrame({"rid_l": codes // n, "rid_r": codes % n})
+    return pairs, blocking_stats(records, blocks, len(pairs), skipped), long
+
+
+def split_reusable(records: pd.DataFrame, pairs: pd.DataFrame, changed: np.ndarray, previous_records: pd.DataFrame,
+                   previous_scored: pd.DataFrame, typed_heads: np.ndarray | None = None,
+                   fresh: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(reused scored pairs, pairs still to score)`` for this run's candidate ``pairs``.
+
+    A previous score is reused when both records are unchanged, neither head changed its places, and
+    the previous run scored that pair (``fresh``: ``fresh_records``, computed here when not given;
+    ``typed_heads``: the heads before ``correct_common_heads``). Pairs are matched on record ids (the
+    file's row order may differ from last time), as integer codes: string joins took a minute.
+    """
+    if fresh is None:
+        fresh = fresh_records(records, changed, previous_records, typed_heads)
     n = len(records)
     rid = pd.Index(records["org_id"].to_numpy(dtype=object))
     if not rid.is_unique:  # ids are checked to be unique on ingest; without that nothing can be matched

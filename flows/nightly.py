@@ -125,9 +125,10 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             # pair scoring is the heavy part: one task per share, run by the flow's task runner
             # (threads in-process, or the workers of a Dask cluster with --dask-address); an
             # incremental run scores only what changed and reuses the last run's other scores
-            chunks, stats, reused = tasks.candidate_chunks(
+            chunks, stats, reused, keys = tasks.candidate_chunks(
                 records, settings.max_block_size, settings.scoring_chunks, changed if reuse else None,
-                previous_records, live.frame("pairs") if reuse else None)
+                previous_records, live.frame("pairs") if reuse else None,
+                live.frame("blocking_keys") if reuse and live.has("blocking_keys") else None)
             del previous_records
             scored = [reused] + [f.result() for f in tasks.score_share.map(chunks)]
             del chunks, reused
@@ -151,6 +152,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             if not outcome.success:
                 raise SnapshotRejected("重建的快照未通过校验：" + "、".join(outcome.failed))
         frames = snapshot_frames(records, acts, res, orgs, changes, visibility, gains, roll, decisions)
+        frames["blocking_keys"] = keys  # what the next incremental run blocks against
         frames["meta"] = pd.DataFrame([{"pipeline": PIPELINE, "incremental": reuse}])
         counts = {
             "registry_rows": n_raw_reg, "registry_kept": len(records), "registry_quarantined": n_reg_q,
