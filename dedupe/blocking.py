@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from dedupe.typos import head_spread
+
 MIN_DELETION_HEAD = 4
 COMMON_HEAD_PLACES = 3  # a head found in more prefectures than this is a common one
 MAX_DELETION_HEAD = 16
@@ -51,12 +53,8 @@ def place_key(token: str, head: str, suffix: str) -> str | None:
 
 def common_heads(records: pd.DataFrame) -> set[str]:
     """Heads found in more than ``COMMON_HEAD_PLACES`` prefectures (they get no deletion keys)."""
-    heads, uniques = pd.factorize(records["name_head"])
-    places, names = pd.factorize(records["prefecture_best"])
-    known = (places >= 0) & (heads >= 0) & (np.asarray(names, dtype=object)[places] != "")
-    pairs = pd.unique(heads[known].astype(np.int64) * (len(names) + 1) + places[known])
-    spread = np.bincount(pairs // (len(names) + 1), minlength=len(uniques))
-    return set(np.asarray(uniques, dtype=object)[spread > COMMON_HEAD_PLACES].tolist())
+    _, heads, spread = head_spread(records)
+    return set(heads[spread > COMMON_HEAD_PLACES].tolist())
 
 
 def record_keys(records: pd.DataFrame, common: set[str] | None = None) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from core.checks import member_of
-from dedupe.blocking import (_pairs_within_blocks, _split_large, blocking_stats, common_heads,
+from dedupe.blocking import (_pairs_within_blocks, _split_large, block_pairs, blocking_stats, common_heads,
                              place_filter, record_keys)
 
 
@@ -156,3 +156,30 @@ def split_reusable(records: pd.DataFrame, pairs: pd.DataFrame, changed: np.ndarr
     reused = pd.concat([pd.DataFrame({"org_id_l": ids[a[reuse]], "org_id_r": ids[b[reuse]], "rid_l": a[reuse],
                                       "rid_r": b[reuse]}), kept], axis=1)
     return reused, pairs[~reuse].reset_index(drop=True)
+
+
+def candidate_pairs(records: pd.DataFrame, max_block_size: int, changed: np.ndarray | None = None,
+                    previous_records: pd.DataFrame | None = None, previous_scored: pd.DataFrame | None = None,
+                    previous_keys: pd.DataFrame | None = None, typed_heads: np.ndarray | None = None
+                    ) -> tuple[pd.DataFrame, dict, pd.DataFrame, pd.DataFrame]:
+    """``(pairs to score, blocking stats, reused scored pairs, this run's keys for the snapshot)``.
+
+    Without last run's scores everything is blocked; with them only pairs touching fresh records are
+    scored, and with last run's keys too only the fresh records are blocked.
+    """
+    reused = pd.DataFrame()
+    if previous_scored is None or changed is None:
+        long = record_keys(records)
+        pairs, stats = block_pairs(records, max_block_size, long)
+    else:
+        fresh = fresh_records(records, changed, previous_records, typed_heads)
+        if previous_keys is not None:
+            pairs, stats, long = incremental_pairs(records, max_block_size, fresh, previous_keys, previous_records,
+                                                   previous_scored)
+        else:
+            long = record_keys(records)
+            pairs, stats = block_pairs(records, max_block_size, long)
+        reused, pairs = split_reusable(records, pairs, changed, previous_records, previous_scored, fresh=fresh)
+    stats.update(changed_records=int(changed.sum()) if changed is not None else len(records),
+                 pairs_scored=len(pairs), pairs_reused=len(reused))
+    return pairs, stats, reused, keys_of(long, records)

@@ -22,9 +22,8 @@ def correct_common_heads(records: pd.DataFrame, common_places: int = 3) -> pd.Da
     >>> correct_common_heads(r)["name_head"].tolist()[-1]
     '青少年宫'
     """
-    codes, heads = pd.factorize(records["name_head"])
-    heads = np.asarray(heads, dtype=object)
-    places = dict(zip(heads.tolist(), _prefectures_per_code(codes, records["prefecture_best"], len(heads)).tolist()))
+    codes, heads, spread = head_spread(records)
+    places = dict(zip(heads.tolist(), spread.tolist()))
     places = {h: n for h, n in places.items() if n}
     common = [h for h, n in places.items() if n > common_places and len(h) >= MIN_LENGTH]
     known = {h for h in heads.tolist() if len(h) >= MIN_LENGTH}
@@ -49,10 +48,12 @@ def correct_common_heads(records: pd.DataFrame, common_places: int = 3) -> pd.Da
     return records.assign(name_head=pd.Series(fixed[codes], index=records.index, dtype=records["name_head"].dtype))
 
 
-def _prefectures_per_code(codes: np.ndarray, prefectures: pd.Series, n: int) -> np.ndarray:
-    """How many distinct prefectures (not "") each head code occurs in (a groupby nunique, column-wise)."""
-    place_codes, uniques = pd.factorize(prefectures)
+def head_spread(records: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(each record's head code, the distinct heads, in how many prefectures each head occurs)``:
+    a groupby nunique, column-wise (on a million Arrow strings the groupby took seconds)."""
+    codes, heads = pd.factorize(records["name_head"])
+    place_codes, uniques = pd.factorize(records["prefecture_best"])
     blank = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
     keep = (place_codes >= 0) & (codes >= 0) & ~np.isin(place_codes, blank)
     pairs = np.unique(codes[keep].astype(np.int64) * (len(uniques) + 1) + place_codes[keep])
-    return np.bincount(pairs // (len(uniques) + 1), minlength=n)
+    return codes, np.asarray(heads, dtype=object), np.bincount(pairs // (len(uniques) + 1), minlength=len(heads))

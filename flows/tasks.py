@@ -13,9 +13,8 @@ from core.quality import validate_raw_activities, validate_raw_registry, validat
 from core.records import prepare_activities, prepare_changed
 from core.regions import default_regions
 from core.sources import RawTable, read_table
-from dedupe.blocking import block_pairs, record_keys
 from dedupe.scoring import ScoringChunk, score_chunk, split_for_scoring
-from dedupe.incremental import fresh_records, incremental_pairs, keys_of, split_reusable
+from dedupe.incremental import candidate_pairs
 from dedupe.typos import correct_common_heads
 from dedupe.resolve import Resolution, resolve_duplicates, settle_duplicates
 from hierarchy.changes import parent_changes
@@ -82,22 +81,9 @@ def candidate_chunks(records: pd.DataFrame, max_block_size: int, n_chunks: int, 
     blocking keys. With last run's scores and keys only the changed records are blocked."""
     typed = records["name_head"].to_numpy(dtype=object)
     records = correct_common_heads(records)
-    reused = pd.DataFrame()
-    if previous_scored is not None and changed is not None:
-        fresh = fresh_records(records, changed, previous_records, typed)
-        if previous_keys is not None:
-            pairs, stats, long = incremental_pairs(records, max_block_size, fresh, previous_keys, previous_records,
-                                                   previous_scored)
-        else:
-            long = record_keys(records)
-            pairs, stats = block_pairs(records, max_block_size, long)
-        reused, pairs = split_reusable(records, pairs, changed, previous_records, previous_scored, fresh=fresh)
-    else:
-        long = record_keys(records)
-        pairs, stats = block_pairs(records, max_block_size, long)
-    stats.update(changed_records=int(changed.sum()) if changed is not None else len(records),
-                 pairs_scored=len(pairs), pairs_reused=len(reused))
-    return split_for_scoring(records, pairs, n_chunks), stats, reused, keys_of(long, records)
+    pairs, stats, reused, keys = candidate_pairs(records, max_block_size, changed, previous_records, previous_scored,
+                                                 previous_keys, typed)
+    return split_for_scoring(records, pairs, n_chunks), stats, reused, keys
 
 
 @frame_task

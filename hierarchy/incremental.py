@@ -18,7 +18,7 @@ from core.checks import member_of
 from core.records import fingerprints
 from core.regions import RegionTable
 from hierarchy.build import build_organizations
-from hierarchy.repair import AssociationIndex, place_parents
+from hierarchy.repair import AssociationIndex, place_parents, repair_parents
 
 PLACEMENT_COLUMNS = ["parent_id", "reason", "confidence", "needs_review"]
 
@@ -92,8 +92,7 @@ def rebuild_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: 
     """
     inputs = organization_inputs(records, id_map)
     if previous is None or previous.empty or "inputs" not in previous.columns:
-        orgs = build_organizations(records, id_map, regions)
-        orgs = orgs.assign(**place_parents(orgs, regions).set_axis(orgs.index))
+        orgs = repair_parents(build_organizations(records, id_map, regions), regions)
         orgs["inputs"] = inputs.reindex(orgs["org_id"].to_numpy()).to_numpy(np.uint64)
         return orgs, {"organizations_rebuilt": len(orgs), "organizations_placed": len(orgs)}
     prev = previous.set_index("org_id", drop=False)
