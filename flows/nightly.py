@@ -132,7 +132,8 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             del previous_records
             scored = [reused] + [f.result() for f in tasks.score_share.map(chunks)]
             del chunks, reused
-            # quote: Prefect would otherwise visit each of a million ids looking for futures (13 s)
+            # quote: Prefect would otherwise visit each of a million ids looking for futures (at 1 M the
+            # settle task took 19 s in the flow against 6 s for the same call in-process)
             res = tasks.settle(records, scored, stats, acts, decisions, quote(previous),
                                settings.auto_merge_threshold, settings.review_threshold)
             del scored

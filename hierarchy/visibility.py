@@ -26,9 +26,7 @@ def admin_provinces(orgs: pd.DataFrame, regions: RegionTable) -> pd.Series:
     at[at < 0] = n  # a parent id that names no unit: the walk ends there, with no province
     ends = national | (category == "省级科协") | (parent == "")
     value = np.append(np.where(national, "", own), "").astype(object)
-    step = np.append(np.where(ends, np.arange(n), at), n)
-    for _ in range(max(int(n).bit_length(), 1) + 1):  # 2^k steps cover any chain of n units
-        step = step[step]
+    step = _follow(np.append(np.where(ends, np.arange(n), at), n))
     out = value[step][:n]
     stuck = np.flatnonzero(step[:n] != n)
     stuck = stuck[~np.append(ends, True)[step[stuck]]]
@@ -59,10 +57,20 @@ def _walk_loops(orgs: pd.DataFrame, regions: RegionTable, rows: np.ndarray) -> l
     return out
 
 
-def _provinces_of(regions: RegionTable, codes: np.ndarray) -> np.ndarray:
-    """``regions.province`` of each code, computed once per distinct code ("" for none)."""
+def _follow(step: np.ndarray) -> np.ndarray:
+    """Where each chain of ``step`` pointers ends (ends point at themselves), by pointer doubling:
+    2^k jumps cover any chain as long as the array."""
+    for _ in range(max(len(step).bit_length(), 1) + 1):
+        step = step[step]
+    return step
+
+
+def _provinces_of(regions: RegionTable, codes: np.ndarray, resolve: bool = False) -> np.ndarray:
+    """``regions.province`` of each code (of its resolved code with ``resolve``), computed once per
+    distinct code ("" for none)."""
     inverse, uniques = pd.factorize(codes)
-    found = np.array([(regions.province(c) or "") if c else "" for c in uniques.tolist()] + [""], dtype=object)
+    found = np.array([(regions.province(regions.resolve(c) or None if resolve else c) or "") if c else ""
+                      for c in uniques.tolist()] + [""], dtype=object)
     return found[inverse]  # -1 (a missing value) takes the "" at the end
 
 
@@ -109,15 +117,10 @@ def declared_provinces(registry: pd.DataFrame, regions: RegionTable) -> pd.Serie
     parent = pd.Index(ids).get_indexer(last["parent_id"].to_numpy(dtype=object))
     parent[(parent < 0) | (last["parent_id"].to_numpy(dtype=object) == "")] = n  # n: a chain's end, stays put
     marked = np.append(last["category"].to_numpy(dtype=object) == "省级科协", False)
-    codes = last["region_code"].to_numpy(dtype=object)
-    inverse, uniques = pd.factorize(codes)
-    found = np.array([(regions.province(regions.resolve(c) or None) or "") if c else "" for c in uniques.tolist()]
-                     + [""], dtype=object)
-    province = np.append(found[inverse], "")
+    province = np.append(_provinces_of(regions, last["region_code"].to_numpy(dtype=object), resolve=True), "")
     step = np.where(marked, np.arange(n + 1), np.append(parent, n))
     step[np.flatnonzero(ids == "")] = n  # a blank id starts no chain
-    for _ in range(max(int(n).bit_length(), 1) + 1):  # 2^k steps cover any chain of n records
-        step = step[step]
+    step = _follow(step)
     return pd.Series(np.where(marked[step], province[step], "")[:n], index=ids, dtype=object)
 
 
