@@ -43,7 +43,8 @@ def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, 
             on="activity_id", how="left"),
         "records": records[RECORD_COLUMNS],
         "rollup": roll, "parent_changes": changes, "province_gains": gains,
-        "pairs": res.scored.drop(columns=["rid_l", "rid_r"]),
+        # rid_l/rid_r are rows of "records": the next incremental run matches pairs by row, not by id
+        "pairs": res.scored,
         # what the next incremental run reuses: every unit's merged evidence, parent and input hash
         "hierarchy_state": orgs,
     }

@@ -123,6 +123,17 @@ def _split_large(long: pd.DataFrame, records: pd.DataFrame, max_size: int) -> tu
     return pd.concat(small, ignore_index=True), skipped
 
 
+def assign_blocks(long: pd.DataFrame, records: pd.DataFrame, max_size: int) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """``(long with each key row's final block, the blocks, rows left out)``: ``block`` is the key after
+    ``_split_large`` (-1: left out of an oversized block). An incremental run compares it with last run's."""
+    keys = long["key"].to_numpy(np.int64)
+    blocks, skipped = _split_large(pd.DataFrame({"key": keys, "rid": long["rid"].to_numpy(np.int64),
+                                                 "pos": np.arange(len(keys))}), records, max_size)
+    final = np.full(len(keys), -1, dtype=np.int64)
+    final[blocks["pos"].to_numpy()] = blocks["key"].to_numpy()
+    return pd.DataFrame({"key": keys, "rid": long["rid"].to_numpy(np.int64), "block": final}), blocks, skipped
+
+
 def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int, keep=None
                          ) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of rids sharing a key, each once, ``a < b`` (numpy, block sizes are bounded).
@@ -178,7 +189,15 @@ def block_pairs(records: pd.DataFrame, max_block_size: int = 100, long: pd.DataF
     ``long``: the records' keys (``record_keys``) when the caller has them. Incremental runs block
     only what changed (``dedupe.incremental.incremental_pairs``).
     """
+    pairs, stats, _ = blocked_pairs(records, max_block_size, long)
+    return pairs, stats
+
+
+def blocked_pairs(records: pd.DataFrame, max_block_size: int = 100, long: pd.DataFrame | None = None
+                  ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """``block_pairs`` and the keys with their final blocks (``assign_blocks``), for the next run."""
     long = record_keys(records) if long is None else long
-    long, skipped = _split_large(long, records, max_block_size)
-    a, b = _pairs_within_blocks(long["key"].to_numpy(), long["rid"].to_numpy(), len(records), place_filter(records))
-    return pd.DataFrame({"rid_l": a, "rid_r": b}), blocking_stats(records, long, len(a), skipped)
+    keys, blocks, skipped = assign_blocks(long, records, max_block_size)
+    a, b = _pairs_within_blocks(blocks["key"].to_numpy(), blocks["rid"].to_numpy(), len(records),
+                                place_filter(records))
+    return pd.DataFrame({"rid_l": a, "rid_r": b}), blocking_stats(records, blocks, len(a), skipped), keys

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.checks import member_of
 from dedupe.cluster import flatten
 
 COMPLETENESS_COLUMNS = ["category", "region_code", "region", "parent_id"]
@@ -19,7 +20,7 @@ def choose_survivors(records: pd.DataFrame, roots: np.ndarray, activity_counts: 
     """
     f = pd.DataFrame({"rid": np.arange(len(records)), "root": roots, "org_id": records["org_id"].to_numpy()})
     f["certified"] = records["certified"].to_numpy().astype(bool)
-    f["was_canonical"] = f["org_id"].isin(previous_canonical or set())
+    f["was_canonical"] = member_of(f["org_id"], previous_canonical or set()).to_numpy()
     counts = activity_counts if activity_counts is not None else pd.Series(dtype="int64")
     f["activities"] = f["org_id"].map(counts).fillna(0).astype("int64")
     f["complete"] = sum((records[c].astype(str) != "").to_numpy().astype(int) for c in COMPLETENESS_COLUMNS)

@@ -205,29 +205,6 @@ def test_column_wise_scoring_gives_the_verdicts_of_the_reference_rules(regions):
     assert len(set(batch["note"])) >= 8  # the pairs reach most rules, not only the first
 
 
-def test_reused_scores_are_matched_by_id_whichever_way_round_and_never_for_changed_records():
-    import numpy as np
-
-    from dedupe.incremental import split_reusable
-
-    records = pd.DataFrame({"org_id": ["A", "B", "C", "D"], "name_head": ["甲", "乙", "丙", "丁"],
-                            "region_best": ["110000"] * 4})
-    pairs = pd.DataFrame({"rid_l": [0, 0, 1, 2], "rid_r": [1, 2, 3, 3]})
-    # last run: rows in another order, one pair stored the other way round, one pair never scored
-    previous = records.iloc[[3, 2, 1, 0]].reset_index(drop=True)
-    scored = pd.DataFrame({"org_id_l": ["B", "C", "D"], "org_id_r": ["A", "A", "C"], "rid_l": [2, 1, 0],
-                           "rid_r": [3, 3, 1], "score": [0.9, 0.1, 0.5], "note": ["x", "y", "z"]})
-    changed = np.array([False, False, False, True])  # D changed
-    reused, todo = split_reusable(records, pairs, changed, previous, scored)
-    assert sorted(zip(reused["org_id_l"], reused["org_id_r"], reused["score"])) == [("A", "B", 0.9), ("A", "C", 0.1)]
-    assert list(reused["rid_l"]) == [0, 0] and list(reused["rid_r"]) == [1, 2]
-    assert sorted(zip(todo["rid_l"], todo["rid_r"])) == [(1, 3), (2, 3)]
-    # a head found in a new place invalidates its pairs' scores too
-    moved = records.assign(region_best=["110000", "110000", "120000", "110000"])
-    reused, todo = split_reusable(moved, pairs, np.zeros(4, dtype=bool), previous, scored)
-    assert sorted(zip(reused["org_id_l"], reused["org_id_r"])) == [("A", "B")]
-
-
 def test_column_wise_blocking_keys_are_the_per_record_keys(regions):
     """record_keys builds the keys of head_keys/place_key for all records at once; same keys, each once."""
     import numpy as np
@@ -252,26 +229,6 @@ def test_column_wise_blocking_keys_are_the_per_record_keys(regions):
     long = record_keys(records)
     assert len(long) == len(expected)
     assert set(zip(long["key"].tolist(), long["rid"].tolist())) == set(zip(hashed, [r for _, r in expected]))
-
-
-def test_a_record_whose_typed_head_changed_places_is_rescored_even_if_its_corrected_head_did_not():
-    import numpy as np
-
-    from dedupe.incremental import split_reusable
-
-    # A typed 青少年官 (corrected to 青少年宫); last run A's typed head was the only one at that place
-    records = pd.DataFrame({"org_id": ["A", "B", "D"], "name_head": ["青少年宫"] * 3,
-                            "region_best": ["110101", "110102", "110101"]})
-    previous = records.assign(name_head=["青少年官", "青少年宫", "青少年宫"])
-    pairs = pd.DataFrame({"rid_l": [0, 1], "rid_r": [1, 2]})
-    scored = pd.DataFrame({"org_id_l": ["A", "B"], "org_id_r": ["B", "D"], "score": [0.5, 0.6]})
-    unchanged = np.zeros(3, dtype=bool)
-    reused, _ = split_reusable(records, pairs, unchanged, previous, scored)
-    assert len(reused) == 2  # by corrected heads alone nothing moved
-    reused, todo = split_reusable(records, pairs, unchanged, previous, scored,
-                                  typed_heads=np.array(["青少年官", "青少年宫", "青少年宫"], dtype=object))
-    assert list(zip(reused["org_id_l"], reused["org_id_r"])) == [("B", "D")]
-    assert list(zip(todo["rid_l"], todo["rid_r"])) == [(0, 1)]
 
 
 def _correct_by_masking(records, common_places=3):
