@@ -18,7 +18,14 @@ def choose_survivors(records: pd.DataFrame, roots: np.ndarray, activity_counts: 
     stay stable run to run); then the one most activities point at; then the most complete; then the
     oldest; then the smallest id, so the choice never depends on row order.
     """
-    f = pd.DataFrame({"rid": np.arange(len(records)), "root": roots, "org_id": records["org_id"].to_numpy()})
+    roots = np.asarray(roots)
+    survivor = np.arange(len(records))
+    # a record alone in its cluster survives itself (most of a registry): only clusters are ranked
+    multi = np.flatnonzero(np.bincount(roots, minlength=len(records))[roots] > 1)
+    if not len(multi):
+        return pd.Series(survivor)
+    records = records.iloc[multi]
+    f = pd.DataFrame({"rid": multi, "root": roots[multi], "org_id": records["org_id"].to_numpy()})
     f["certified"] = records["certified"].to_numpy().astype(bool)
     f["was_canonical"] = member_of(f["org_id"], previous_canonical or set()).to_numpy()
     counts = activity_counts if activity_counts is not None else pd.Series(dtype="int64")
@@ -29,7 +36,8 @@ def choose_survivors(records: pd.DataFrame, roots: np.ndarray, activity_counts: 
     order = f.sort_values(["root", "certified", "was_canonical", "activities", "complete", "created", "org_id"],
                           ascending=[True, False, False, False, False, True, True])
     survivor_of_root = order.drop_duplicates("root").set_index("root")["rid"]
-    return pd.Series(survivor_of_root.reindex(roots).to_numpy(), index=f["rid"])
+    survivor[multi] = survivor_of_root.reindex(roots[multi]).to_numpy()
+    return pd.Series(survivor)
 
 
 def how_merged(n_records: int, edges: pd.DataFrame, survivor: pd.Series) -> np.ndarray:

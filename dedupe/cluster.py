@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 
 class _Clusters:
@@ -78,42 +80,19 @@ class _Places:
         self.of[root] = self.codes(ra) | self.codes(rb)
 
 
-def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, review_threshold: float,
-                  must_link: pd.DataFrame | None = None, cannot_link: pd.DataFrame | None = None,
-                  places: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-                  ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
-    """Cluster records ``0..n-1``.
-
-    ``scored`` has ``rid_l, rid_r, score``; ``must_link``/``cannot_link`` have ``rid_l, rid_r``.
-    Returns ``(cluster_of, merge_edges, suggestions)``: the cluster root of every record, the edges
-    that were joined (with ``how`` = auto/reviewed), and the pairs left for a person (one per pair of
-    clusters, the strongest).
-
-    >>> s = pd.DataFrame({"rid_l": [0, 1, 0], "rid_r": [1, 2, 2], "score": [0.99, 0.97, 0.0]})
-    >>> roots, edges, review = cluster_pairs(3, s, 0.9, 0.7)
-    >>> len(set(roots.tolist())), len(edges), len(review)   # 0-1 joined; 1-2 would chain 0 to 2
-    (2, 1, 1)
-    """
+def _greedy(n_records: int, candidates: pd.DataFrame, hard: pd.DataFrame, auto_threshold: float,
+            must_link: pd.DataFrame | None, cannot_link: pd.DataFrame | None, where: _Places | None
+            ) -> tuple[np.ndarray, list, list]:
+    """The clustering rule itself: must-links joined first, then candidate edges strongest first
+    unless the two clusters hold a distinct pair or exclusive places. ``(roots, joined, review)``."""
     cannot: dict[int, set[int]] = {}
-    candidates = scored[scored["score"] >= review_threshold].sort_values(
-        ["score", "rid_l", "rid_r"], ascending=[False, True, True])
-    # a distinct pair can only stop a join when both records are in some candidate edge or decision;
-    # the others (most of a million records) would only fill the dict
-    involved = np.zeros(n_records, dtype=bool)
-    for frame in (candidates, must_link):
-        if frame is not None and len(frame):
-            involved[frame["rid_l"].to_numpy(np.int64)] = involved[frame["rid_r"].to_numpy(np.int64)] = True
-    hard = scored.loc[(scored["score"] <= 0.0).to_numpy() & involved[scored["rid_l"].to_numpy(np.int64)]
-                      & involved[scored["rid_r"].to_numpy(np.int64)], ["rid_l", "rid_r"]]
     frames = [hard] + ([cannot_link[["rid_l", "rid_r"]]] if cannot_link is not None and len(cannot_link) else [])
     for a, b in pd.concat(frames).itertuples(index=False):
         cannot.setdefault(int(a), set()).add(int(b))
         cannot.setdefault(int(b), set()).add(int(a))
     rejected = {(min(a, b), max(a, b)) for a, b in cannot_link[["rid_l", "rid_r"]].itertuples(index=False)} \
         if cannot_link is not None and len(cannot_link) else set()
-
     clusters = _Clusters(n_records)
-    where = _Places(*places) if places is not None else None
 
     def union(a: int, b: int) -> None:
         ra, rb = clusters.find(a), clusters.find(b)
@@ -140,15 +119,93 @@ def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, r
             joined.append((a, b, float(score), "auto"))
         else:
             review.append((a, b, float(score)))
-    roots = flatten(clusters.parent)
+    return flatten(clusters.parent), joined, review
+
+
+def _components(n_records: int, edges: list[pd.DataFrame]) -> np.ndarray:
+    """The connected component of every record over the given ``rid_l, rid_r`` edges (scipy, in C)."""
+    if not n_records:
+        return np.zeros(0, dtype=np.int64)
+    a = np.concatenate([e["rid_l"].to_numpy(np.int64) for e in edges])
+    b = np.concatenate([e["rid_r"].to_numpy(np.int64) for e in edges])
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n_records, n_records))
+    return connected_components(graph, directed=False)[1]
+
+
+def _places_agree(component: np.ndarray, rows: np.ndarray, where: _Places) -> np.ndarray:
+    """Per component label: whether every two places of its members are the same or nested, so that
+    no join inside it can meet exclusive places."""
+    ok = np.ones(component.max() + 1 if len(component) else 0, dtype=bool)
+    codes = where.code[rows]
+    known = codes != ""
+    pairs = pd.DataFrame({"c": component[rows][known], "code": codes[known]}).drop_duplicates()
+    several = pairs[pairs["c"].duplicated(keep=False)]
+    for c, group in several.groupby("c")["code"]:
+        found = group.tolist()
+        ok[c] = all(x == y or x in where.up.get(y, ()) or y in where.up.get(x, ())
+                    for i, x in enumerate(found) for y in found[i + 1:])
+    return ok
+
+
+def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, review_threshold: float,
+                  must_link: pd.DataFrame | None = None, cannot_link: pd.DataFrame | None = None,
+                  places: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """Cluster records ``0..n-1``.
+
+    ``scored`` has ``rid_l, rid_r, score``; ``must_link``/``cannot_link`` have ``rid_l, rid_r``.
+    Returns ``(cluster_of, merge_edges, suggestions)``: the cluster root of every record, merge edges
+    whose automatic ones (``how`` = auto) connect exactly what automatic joins connected, and the
+    pairs left for a person (one per pair of clusters, the strongest).
+
+    The rule is ``_greedy``. It runs only on the components of the candidate graph where a join can
+    be refused (a distinct pair, a decision, or two exclusive places among the members); in the
+    others (nearly all, at a million records) every automatic edge joins, so their clusters are the
+    components of the automatic edges and everything weaker is a suggestion.
+
+    >>> s = pd.DataFrame({"rid_l": [0, 1, 0], "rid_r": [1, 2, 2], "score": [0.99, 0.97, 0.0]})
+    >>> roots, edges, review = cluster_pairs(3, s, 0.9, 0.7)
+    >>> len(set(roots.tolist())), len(edges), len(review)   # 0-1 joined; 1-2 would chain 0 to 2
+    (2, 1, 1)
+    """
+    candidates = scored[scored["score"] >= review_threshold].sort_values(
+        ["score", "rid_l", "rid_r"], ascending=[False, True, True])
+    decided = [d[["rid_l", "rid_r"]] for d in (must_link, cannot_link) if d is not None and len(d)]
+    component = _components(n_records, [candidates[["rid_l", "rid_r"]]] + decided)
+    in_edge = np.zeros(n_records, dtype=bool)
+    in_edge[candidates["rid_l"].to_numpy(np.int64)] = in_edge[candidates["rid_r"].to_numpy(np.int64)] = True
+    for d in decided:
+        in_edge[d["rid_l"].to_numpy(np.int64)] = in_edge[d["rid_r"].to_numpy(np.int64)] = True
+    # a distinct pair can only refuse a join inside one component
+    a, b = scored["rid_l"].to_numpy(np.int64), scored["rid_r"].to_numpy(np.int64)
+    hard_mask = (scored["score"] <= 0.0).to_numpy() & in_edge[a] & in_edge[b] & (component[a] == component[b])
+    hard = scored.loc[hard_mask, ["rid_l", "rid_r"]]
+    complex_ = np.zeros(component.max() + 1 if n_records else 0, dtype=bool)
+    complex_[component[hard["rid_l"].to_numpy(np.int64)]] = True
+    for d in decided:
+        complex_[component[d["rid_l"].to_numpy(np.int64)]] = True
+    where = _Places(*places) if places is not None else None
+    if where is not None:
+        complex_ |= ~_places_agree(component, np.flatnonzero(in_edge), where)
+    slow = complex_[component[candidates["rid_l"].to_numpy(np.int64)]]
+    roots, joined, review = _greedy(n_records, candidates[slow], hard, auto_threshold, must_link, cannot_link, where)
+    # the other components: clusters are the components of their automatic edges
+    easy = candidates[~slow]
+    auto = easy[easy["score"].to_numpy() >= auto_threshold]
+    members = np.flatnonzero(in_edge & ~complex_[component])
+    if len(auto):
+        label = _components(n_records, [auto])
+        first = pd.Series(np.arange(n_records)[members]).groupby(label[members]).transform("min").to_numpy()
+        roots[members] = first
     edges = pd.DataFrame(joined, columns=["rid_l", "rid_r", "score", "how"])
-    sugg = pd.DataFrame(review, columns=["rid_l", "rid_r", "score"])
+    edges = pd.concat([edges, auto[["rid_l", "rid_r", "score"]].assign(how="auto")], ignore_index=True)
+    weak = easy[easy["score"].to_numpy() < auto_threshold]
+    sugg = pd.concat([pd.DataFrame(review, columns=["rid_l", "rid_r", "score"]), weak[["rid_l", "rid_r", "score"]]],
+                     ignore_index=True)
     if len(sugg):
         # later joins may have put both ends in one cluster; keep one suggestion per pair of clusters
-        sugg["root_l"], sugg["root_r"] = roots[sugg["rid_l"]], roots[sugg["rid_r"]]
-        sugg = sugg[sugg["root_l"] != sugg["root_r"]]
-        lo = np.minimum(sugg["root_l"], sugg["root_r"])
-        hi = np.maximum(sugg["root_l"], sugg["root_r"])
-        sugg = sugg.assign(lo=lo, hi=hi).sort_values("score", ascending=False).drop_duplicates(["lo", "hi"])
+        root_l, root_r = roots[sugg["rid_l"].to_numpy(np.int64)], roots[sugg["rid_r"].to_numpy(np.int64)]
+        sugg = sugg.assign(lo=np.minimum(root_l, root_r), hi=np.maximum(root_l, root_r))[root_l != root_r]
+        sugg = sugg.sort_values(["score", "rid_l", "rid_r"], ascending=[False, True, True]).drop_duplicates(["lo", "hi"])
         sugg = sugg[["rid_l", "rid_r", "score"]].reset_index(drop=True)
     return roots, edges, sugg

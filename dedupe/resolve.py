@@ -22,12 +22,14 @@ class Resolution:
     stats: dict
 
 
-def _decision_rids(decisions: pd.DataFrame | None, kind: str, rid_of: dict[str, int]) -> pd.DataFrame:
+def _decision_rids(decisions: pd.DataFrame | None, kind: str, rid_of: pd.Index) -> pd.DataFrame:
+    """People's ``kind`` decisions as rid pairs (pairs with an id no longer in the registry drop out)."""
     if decisions is None or decisions.empty:
-        return pd.DataFrame(columns=["rid_l", "rid_r"])
+        return pd.DataFrame(columns=["rid_l", "rid_r"], dtype=np.int64)
     d = decisions[decisions["decision"] == kind]
-    pairs = [(rid_of[a], rid_of[b]) for a, b in zip(d["left_org_id"].tolist(), d["right_org_id"].tolist()) if a in rid_of and b in rid_of]
-    return pd.DataFrame(pairs, columns=["rid_l", "rid_r"])
+    left, right = (rid_of.get_indexer(d[c].to_numpy(dtype=object)) for c in ("left_org_id", "right_org_id"))
+    found = (left >= 0) & (right >= 0)
+    return pd.DataFrame({"rid_l": left[found], "rid_r": right[found]}, dtype=np.int64)
 
 
 def resolve_duplicates(records: pd.DataFrame, *, auto_threshold: float, review_threshold: float,
@@ -46,9 +48,10 @@ def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, 
                       review_threshold: float, decisions: pd.DataFrame | None = None,
                       activity_counts: pd.Series | None = None, previous_canonical: set[str] | None = None
                       ) -> Resolution:
-    """From scored pairs to clusters, survivors, the id map and the suggestions."""
+    """From scored pairs to clusters, survivors, the id map and the suggestions (record ids are unique:
+    ingest quarantines repeated ids)."""
     stats = dict(stats)
-    rid_of = {o: i for i, o in enumerate(records["org_id"].tolist())}
+    rid_of = pd.Index(records["org_id"].to_numpy(dtype=object))
     roots, edges, review = cluster_pairs(len(records), scored, auto_threshold, review_threshold,
                                          _decision_rids(decisions, "match", rid_of),
                                          _decision_rids(decisions, "distinct", rid_of),

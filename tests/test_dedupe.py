@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 import dedupe
 from dedupe.blocking import block_pairs
@@ -172,6 +172,66 @@ def test_cluster_refuses_to_join_across_a_known_conflict():
     scored = pd.DataFrame({"rid_l": [0, 1, 0], "rid_r": [1, 2, 2], "score": [0.99, 0.98, 0.0]})
     roots, edges, review = cluster_pairs(3, scored, 0.92, 0.7)
     assert roots[0] != roots[2] and len(review) == 1
+
+
+def _partition(roots) -> set[frozenset]:
+    groups: dict[int, set[int]] = {}
+    for i, r in enumerate(np.asarray(roots).tolist()):
+        groups.setdefault(r, set()).add(i)
+    return {frozenset(g) for g in groups.values()}
+
+
+PLACES = ["", "110000", "110100", "110101", "110102", "120000", "120101"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 12).flatmap(lambda n: st.tuples(
+    st.just(n),
+    st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1),
+                       st.sampled_from([0.0, 0.5, 0.75, 0.8, 0.93, 0.95, 0.95, 0.99])), max_size=25),
+    st.one_of(st.just([""] * n), st.lists(st.sampled_from(PLACES), min_size=n, max_size=n)),
+    st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.booleans()), max_size=2))))
+@example((3, [(0, 1, 0.95), (1, 2, 0.95), (0, 2, 0.0)], ["", "", ""], []))  # a chain through a distinct pair
+@example((3, [(0, 1, 0.95), (1, 2, 0.95)], ["", "", ""], [(0, 1, True)]))  # a person's match first
+@example((3, [(0, 1, 0.95), (1, 2, 0.95)], ["110101", "", "110102"], []))  # two counties
+def test_clustering_only_refusable_components_one_by_one_equals_the_greedy_rule(case):
+    """cluster_pairs runs the greedy rule only where a join can be refused; everywhere the result must
+    be the rule's: the same clusters, the same automatic connections, the same suggestions."""
+    from dedupe.canonical import how_merged
+    from dedupe.cluster import _Places, _greedy
+
+    n, raw, places, decisions = case
+    seen, rows = set(), []
+    for a, b, score in raw:
+        if a != b and (min(a, b), max(a, b)) not in seen:
+            seen.add((min(a, b), max(a, b)))
+            rows.append((min(a, b), max(a, b), score))
+    scored = pd.DataFrame(rows, columns=["rid_l", "rid_r", "score"]).astype({"rid_l": np.int64, "rid_r": np.int64})
+    code = np.array(places, dtype=object)
+    place = (code, np.array([c[:4] + "00" if c and not c.endswith("0000") else "" for c in places], dtype=object),
+             np.array([c[:2] + "0000" if c else "" for c in places], dtype=object))
+    decided = [(min(a, b), max(a, b), m) for a, b, m in decisions if a != b]
+    must = pd.DataFrame([(a, b) for a, b, m in decided if m], columns=["rid_l", "rid_r"])
+    cannot = pd.DataFrame([(a, b) for a, b, m in decided if not m], columns=["rid_l", "rid_r"])
+    roots, edges, review = cluster_pairs(n, scored, 0.92, 0.7, must, cannot, place)
+
+    candidates = scored[scored["score"] >= 0.7].sort_values(["score", "rid_l", "rid_r"], ascending=[False, True, True])
+    want_roots, joined, want_review = _greedy(n, candidates, scored.loc[scored["score"] <= 0, ["rid_l", "rid_r"]],
+                                              0.92, must, cannot, _Places(*place))
+    assert _partition(roots) == _partition(want_roots)
+    want_edges = pd.DataFrame(joined, columns=["rid_l", "rid_r", "score", "how"])
+    survivor = pd.Series(np.arange(n))  # any survivor: auto connectivity must agree for each
+    for s in range(n):
+        survivor = pd.Series(np.where(want_roots == want_roots[s], s, np.arange(n)))
+        assert (how_merged(n, edges, survivor) == how_merged(n, want_edges, survivor)).all()
+    want = pd.DataFrame(want_review, columns=["rid_l", "rid_r", "score"])
+    if len(want):
+        lo = np.minimum(want_roots[want["rid_l"]], want_roots[want["rid_r"]])
+        hi = np.maximum(want_roots[want["rid_l"]], want_roots[want["rid_r"]])
+        want = want.assign(lo=lo, hi=hi)[lo != hi].sort_values(["score", "rid_l", "rid_r"], ascending=[False, True, True])
+        want = want.drop_duplicates(["lo", "hi"])
+    assert sorted(zip(review["rid_l"], review["rid_r"], review["score"])) == \
+        sorted(zip(want["rid_l"], want["rid_r"], want["score"])) if len(want) else len(review) == 0
 
 
 def test_column_wise_scoring_gives_the_verdicts_of_the_reference_rules(regions):
