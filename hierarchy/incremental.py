@@ -33,30 +33,37 @@ def canonical_of(ids: np.ndarray, id_map: pd.DataFrame, source: pd.Index | None 
     return np.where(at >= 0, canonical[np.maximum(at, 0)] if len(canonical) else ids, ids)
 
 
-def organization_inputs(records: pd.DataFrame, id_map: pd.DataFrame) -> pd.Series:
+def organization_inputs(records: pd.DataFrame, id_map: pd.DataFrame, canonical: np.ndarray | None = None
+                        ) -> pd.Series:
     """Per canonical id, a 64-bit hash of everything its merged row is built from.
 
     Each record contributes its fingerprint (all its raw columns), its canonical id, the canonical id
     of its declared parent, whether it is the survivor and its place among the unit's records (the
-    survivor's evidence comes first, then file order); the unit sums them.
+    survivor's evidence comes first, then file order); the unit sums them (modulo 2**64).
+    ``canonical``: each record's canonical id, when the caller has it.
     """
     ids = records["org_id"].to_numpy(dtype=object)
     source = pd.Index(id_map["source_org_id"].to_numpy(dtype=object))
-    canonical = canonical_of(ids, id_map, source)
+    if canonical is None:
+        canonical = canonical_of(ids, id_map, source)
     parent = records["parent_id"].to_numpy(dtype=object)
-    parent_canonical = np.where(parent == "", "", canonical_of(parent, id_map, source))
+    declared = parent != ""
+    parent_canonical = np.full(len(parent), "", dtype=object)
+    parent_canonical[declared] = canonical_of(parent[declared], id_map, source)
     survivor = ids == canonical
-    frame = pd.DataFrame({"canonical": canonical, "survivor": survivor})
     # survivor first, then file order: the order build_organizations reads a unit's records in
-    rank = frame.assign(pos=np.arange(len(frame))).sort_values(["canonical", "survivor", "pos"],
-                                                                ascending=[True, False, True], kind="stable")
-    order = np.empty(len(frame), dtype=np.int64)
-    order[rank.index.to_numpy()] = rank.groupby("canonical", sort=False).cumcount().to_numpy()
+    unit, units = pd.factorize(canonical)
+    n = len(unit)
+    order = np.lexsort((np.arange(n), ~survivor, unit))
+    starts = np.flatnonzero(np.r_[True, unit[order][1:] != unit[order][:-1]]) if n else np.zeros(0, dtype=np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
     prints = records["fingerprint"] if "fingerprint" in records.columns else fingerprints(records)
     parts = pd.DataFrame({"fingerprint": prints.to_numpy(np.uint64), "canonical": canonical,
-                          "parent": parent_canonical, "survivor": survivor, "order": order})
+                          "parent": parent_canonical, "survivor": survivor, "order": rank})
     hashed = pd.util.hash_pandas_object(parts, index=False).to_numpy(np.uint64)
-    return pd.Series(hashed, index=canonical).groupby(level=0, sort=False).sum().astype(np.uint64)
+    sums = np.add.reduceat(hashed[order], starts) if n else np.zeros(0, dtype=np.uint64)
+    return pd.Series(sums.astype(np.uint64), index=np.asarray(units, dtype=object)[unit[order][starts]])
 
 
 def _changed_places(old: AssociationIndex, new: AssociationIndex) -> set[str]:
@@ -90,38 +97,39 @@ def rebuild_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: 
     how many were rebuilt and placed again. ``previous`` is the last run's result with its ``inputs``
     column; without it everything is built. The result carries ``inputs`` for the next run.
     """
-    inputs = organization_inputs(records, id_map)
+    canonical = canonical_of(records["org_id"].to_numpy(dtype=object), id_map)
+    inputs = organization_inputs(records, id_map, canonical)
     if previous is None or previous.empty or "inputs" not in previous.columns:
         orgs = repair_parents(build_organizations(records, id_map, regions), regions)
         orgs["inputs"] = inputs.reindex(orgs["org_id"].to_numpy()).to_numpy(np.uint64)
         return orgs, {"organizations_rebuilt": len(orgs), "organizations_placed": len(orgs)}
-    prev = previous.set_index("org_id", drop=False)
-    old_inputs = prev["inputs"].reindex(inputs.index).to_numpy()
-    unchanged = pd.notna(old_inputs) & (old_inputs == inputs.to_numpy())
-    dirty = set(inputs.index[~unchanged].tolist())
-    gone = set(prev.index.difference(inputs.index).tolist())
-    canonical = canonical_of(records["org_id"].to_numpy(dtype=object), id_map)
-    # hash lookups: numpy's isin compares object arrays element by element against each wanted id
-    built = build_organizations(records[pd.Index(canonical).isin(dirty)], id_map, regions)
-    clean = set(inputs.index[unchanged].tolist())
-    kept = previous[member_of(previous["org_id"], clean).to_numpy()]
-    kept = kept[list(built.columns) + PLACEMENT_COLUMNS].reset_index(drop=True)
-    orgs = _merge_sorted(kept, built)
+    previous_ids = previous["org_id"].to_numpy(dtype=object)
+    at = pd.Index(previous_ids).get_indexer(inputs.index)
+    unchanged = (at >= 0) & (previous["inputs"].to_numpy(np.uint64)[np.maximum(at, 0)] == inputs.to_numpy())
+    still = np.zeros(len(previous), dtype=bool)
+    still[at[at >= 0]] = True
+    dirty = inputs.index.to_numpy(dtype=object)[~unchanged]
+    built = build_organizations(records[member_of(pd.Series(canonical), set(dirty.tolist())).to_numpy()], id_map,
+                                regions)
+    built["inputs"] = pd.Series(inputs.to_numpy()[~unchanged], index=dirty).reindex(
+        built["org_id"].to_numpy(dtype=object)).to_numpy(np.uint64)
+    kept = previous.iloc[np.sort(at[unchanged])][list(built.columns) + PLACEMENT_COLUMNS].reset_index(drop=True)
+    orgs = _merge_sorted(kept.assign(rebuilt=False), built.assign(rebuilt=True))
     orgs = orgs.astype({"certified": bool, "members": np.int64, "region_level": np.int64})
     index, old_index = AssociationIndex(orgs), AssociationIndex(previous)
-    ids = orgs["org_id"].to_numpy(dtype=object)
     if index.root != old_index.root:
         redo = np.ones(len(orgs), dtype=bool)
     else:
-        moved = dirty | gone
-        redo = pd.Index(ids).isin(dirty)
-        redo |= np.array([any(p in moved for p in ps) for ps in orgs["declared_parents"].tolist()], dtype=bool)
+        moved = set(dirty.tolist()) | set(previous_ids[~still].tolist())
+        redo = orgs.pop("rebuilt").to_numpy(dtype=bool, copy=True)
+        redo |= np.array([not moved.isdisjoint(ps) for ps in orgs["declared_parents"].tolist()], dtype=bool)
         redo |= _touches(regions, orgs["region_code"].to_numpy(dtype=object), _changed_places(old_index, index))
+    orgs = orgs.drop(columns="rebuilt", errors="ignore")
     rows = np.flatnonzero(redo)
     placed = place_parents(orgs, regions, rows, index)
     for c in PLACEMENT_COLUMNS:
         values = orgs[c].to_numpy(dtype=object).copy()
         values[rows] = placed[c].to_numpy(dtype=object)
         orgs[c] = pd.Series(values).astype(placed[c].dtype)
-    orgs["inputs"] = inputs.reindex(ids).to_numpy(np.uint64)
+    orgs["inputs"] = orgs.pop("inputs").to_numpy(np.uint64)
     return orgs, {"organizations_rebuilt": len(built), "organizations_placed": len(rows)}
