@@ -28,7 +28,7 @@ def scorer():
     return module
 
 
-def blocking_recall(data_dir: Path, pairs) -> float:
+def blocking_recall(data_dir: Path, pairs, records) -> float:
     """Share of the true duplicate pairs that blocking put among the candidates."""
     import itertools
 
@@ -36,7 +36,8 @@ def blocking_recall(data_dir: Path, pairs) -> float:
 
     truth = pd.read_csv(data_dir / "truth_orgs.csv", dtype=str)
     true = {tuple(sorted(p)) for ids in truth.groupby("entity_id")["org_id"] for p in itertools.combinations(ids[1], 2)}
-    found = {tuple(sorted(p)) for p in zip(pairs["org_id_l"], pairs["org_id_r"])}
+    ids = records["org_id"].to_numpy(dtype=object)
+    found = {tuple(sorted(p)) for p in zip(ids[pairs["rid_l"]].tolist(), ids[pairs["rid_r"]].tolist())}
     return len(true & found) / max(len(true), 1)
 
 
@@ -44,7 +45,7 @@ def evaluate(name: str, data_dir: Path, out: Path) -> dict:
     run = run_stages(data_dir / "registry.csv", data_dir / "activities.csv", out)
     res = scorer().score(str(data_dir), str(out), out=lambda *_: None)
     print(f"{name:28s} blocking: {run['stats']['pairs_per_record']} pairs/record, "
-          f"recall {blocking_recall(data_dir, run['frames']['pairs']):.4f}")
+          f"recall {blocking_recall(data_dir, run['frames']['pairs'], run['records']):.4f}")
     keys = ["dup_precision", "dup_recall", "dup_f1", "review_recall", "suggestions", "hierarchy_accuracy",
             "visibility_accuracy"]
     print(f"{name:28s} " + "  ".join(f"{k}={res[k]:.4f}" if isinstance(res[k], float) else f"{k}={res[k]}"

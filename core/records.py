@@ -104,8 +104,9 @@ def pipeline_fingerprint() -> str:
 
     h = hashlib.sha256()
     files = sorted(REFERENCE_DIR.glob("*.csv")) + [PROJECT_ROOT / p for p in (
-        "core/normalise.py", "core/regions.py", "core/records.py", "core/typos.py", "dedupe/compare.py", "dedupe/typos.py",
-        "dedupe/blocking.py", "dedupe/incremental.py", "hierarchy/build.py", "hierarchy/repair.py", "hierarchy/incremental.py")]
+        "core/normalise.py", "core/regions.py", "core/records.py", "core/typos.py", "dedupe/compare.py",
+        "dedupe/typos.py", "dedupe/blocking.py", "dedupe/incremental.py", "dedupe/scoring.py", "hierarchy/build.py",
+        "hierarchy/repair.py", "hierarchy/incremental.py")]
     for f in files:
         h.update(Path(f).read_bytes())
     return h.hexdigest()[:16]

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,6 +62,7 @@ parent_changes = Table("parent_changes", metadata,
                        Column("old_parent", String(64)), Column("new_parent", String(64)),
                        Column("reason", Text), Column("confidence", Float))
 
+PUBLISH_THREADS = 2  # the machines this runs on have two cores
 SNAPSHOT_FRAMES = ("organizations", "id_map", "merge_suggestions", "activity_visibility", "records",
                    "rollup", "parent_changes", "province_gains")
 
@@ -141,8 +143,10 @@ class Store:
         tmp = self.snapshots_dir / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
         try:
-            for name, frame in frames.items():
-                frame.to_parquet(tmp / f"{name}.parquet", index=False)
+            # frames written side by side: pyarrow encodes and compresses without holding the GIL
+            with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
+                list(pool.map(lambda item: item[1].to_parquet(tmp / f"{item[0]}.parquet", index=False),
+                              frames.items()))
             if unchanged_from is not None:
                 for old in unchanged_from.path.glob("*.parquet"):
                     if old.stem not in frames:

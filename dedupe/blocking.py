@@ -163,12 +163,18 @@ def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int, kee
     return code // n_records, code % n_records
 
 
+def _as_numbers(codes: pd.Series) -> np.ndarray:
+    """Region codes as integers, 0 for none, converted once per distinct code."""
+    inverse, uniques = pd.factorize(codes)
+    values = pd.to_numeric(pd.Series(np.asarray(uniques, dtype=object)), errors="coerce").fillna(0)
+    return np.append(values.to_numpy(np.int64), 0)[inverse]
+
+
 def place_filter(records: pd.DataFrame):
     """``keep(a, b)``: False for pairs of records in two places neither of which contains the other
     (two counties): such pairs can only score 0, so they are not scored at all."""
     # region codes as numbers (0 = none): comparing strings for millions of pairs took seconds
-    code, pref, prov = (pd.to_numeric(records[c], errors="coerce").fillna(0).to_numpy(np.int64)
-                        for c in ("region_best", "prefecture_best", "province_best"))
+    code, pref, prov = (_as_numbers(records[c]) for c in ("region_best", "prefecture_best", "province_best"))
 
     def keep(a, b):
         ca, cb = code[a], code[b]

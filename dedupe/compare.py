@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz.distance import Levenshtein
 
+from core.checks import member_of
 from core.normalise import has_numeral_difference, homophones
 
 SAME, NESTED, UNKNOWN, CONFLICT = "same", "nested", "unknown", "conflict"
@@ -81,8 +82,10 @@ class HeadPlaces:
 
     def __init__(self, records: pd.DataFrame, only: set[str] | None = None):
         """``only``: the head keys that will be asked about (an incremental run asks about few)."""
-        known = records.loc[records["region_best"] != "", ["name_head", "name_suffix", "region_best",
-                                                           "prefecture_best", "province_best"]]
+        mask = (records["region_best"] != "").to_numpy(copy=True)
+        if only is not None:  # first by head alone: cheaper than building a key for every record
+            mask &= member_of(records["name_head"], {k.split("\x1f", 1)[0] for k in only}).to_numpy()
+        known = records.loc[mask, ["name_head", "name_suffix", "region_best", "prefecture_best", "province_best"]]
         keys = known["name_head"].to_numpy(dtype=object) + "\x1f" + known["name_suffix"].to_numpy(dtype=object)
         wanted = slice(None)
         if only is not None:

@@ -141,10 +141,8 @@ def incremental_pairs(records: pd.DataFrame, max_block_size: int, fresh: np.ndar
     covered = old_code[at] == code if len(old_code) else np.zeros(len(code), dtype=bool)
     code = code[~covered]
     pairs = pd.DataFrame({"rid_l": code // n, "rid_r": code % n})
-    ids = records["org_id"].to_numpy(dtype=object)
-    reused = previous_scored.iloc[old].drop(columns=["rid_l", "rid_r", "org_id_l", "org_id_r"], errors="ignore")
-    reused = pd.concat([pd.DataFrame({"org_id_l": ids[lo], "org_id_r": ids[hi], "rid_l": lo, "rid_r": hi}),
-                        reused.reset_index(drop=True)], axis=1)
+    reused = previous_scored.iloc[old].reset_index(drop=True)
+    reused["rid_l"], reused["rid_r"] = lo, hi
     stats = blocking_stats(records, blocks, len(pairs) + len(reused), skipped)
     return pairs, stats, keys, reused
 

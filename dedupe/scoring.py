@@ -23,6 +23,8 @@ SCORING_COLUMNS = ["name_head", "name_suffix", "name_region_code", "name_region_
                    "place_token", "national", "place_candidates"]
 RELATIONS = np.array([SAME, NESTED, UNKNOWN, CONFLICT], dtype=object)
 R_SAME, R_NESTED, R_UNKNOWN, R_CONFLICT = range(4)
+RELATION_TYPE = pd.CategoricalDtype(RELATIONS.tolist())
+CATEGORY_TYPE = pd.CategoricalDtype(["same", "unknown", "differ"])
 _DIGIT_BIT = {c: 1 << i for i, c in enumerate(sorted(NUMERALS))}
 
 
@@ -88,7 +90,11 @@ def _relation(code, level, pref, prov, a, b) -> np.ndarray:
 
 
 def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | None = None) -> pd.DataFrame:
-    """Scored pairs: ``org_id_l, org_id_r, rid_l, rid_r, score, head_similarity, name_place, place, category, note``."""
+    """Scored pairs: ``rid_l, rid_r, score, head_similarity, name_place, place, category, note``.
+
+    Pairs are named by rows of ``records`` only (a million-record run keeps three million of them);
+    the relation columns are categoricals of fixed vocabularies, so reusing them costs no string copies.
+    """
     heads = heads or HeadPlaces(records)
     a, b = pairs["rid_l"].to_numpy(np.int64), pairs["rid_r"].to_numpy(np.int64)
     col = {c: records[c].to_numpy(dtype=object) for c in ("name_head", "name_suffix", "place_token", "category",
@@ -187,13 +193,13 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
     rule[typo] = ["名称主体仅一个同音字不同、" + r.split("、", 1)[-1] for r in rule[typo]]
     score[open_], note[open_] = (sim * factor * cat_factor)[open_], rule[open_]
 
-    ids = records["org_id"].to_numpy()
     return pd.DataFrame({
-        "org_id_l": ids[a], "org_id_r": ids[b], "rid_l": a, "rid_r": b,
+        "rid_l": a, "rid_r": b,
         "score": np.array([round(x, 4) for x in score.tolist()], dtype=float),
         "head_similarity": np.array([round(x, 4) for x in sim.tolist()], dtype=float),
-        "name_place": RELATIONS[name_rel], "place": RELATIONS[best_rel],
-        "category": np.array(["same", "unknown", "differ"], dtype=object)[cat], "note": note,
+        "name_place": pd.Categorical.from_codes(name_rel, dtype=RELATION_TYPE),
+        "place": pd.Categorical.from_codes(best_rel, dtype=RELATION_TYPE),
+        "category": pd.Categorical.from_codes(cat, dtype=CATEGORY_TYPE), "note": note,
     })
 
 
