@@ -134,12 +134,12 @@ def assign_blocks(long: pd.DataFrame, records: pd.DataFrame, max_size: int) -> t
     return pd.DataFrame({"key": keys, "rid": long["rid"].to_numpy(np.int64), "block": final}), blocks, skipped
 
 
-def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int, keep=None
-                         ) -> tuple[np.ndarray, np.ndarray]:
+def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int, keep=None,
+                         touching: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of rids sharing a key, each once, ``a < b`` (numpy, block sizes are bounded).
 
     ``keep(a, b)`` drops pairs block by block, before they pile up (most pairs of a common head in
-    one prefecture are in different counties).
+    one prefecture are in different counties). ``touching``: only pairs with an end where it is True.
     """
     order = np.lexsort((rids, keys))
     k, r = keys[order], rids[order]
@@ -151,6 +151,9 @@ def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int, kee
         i, j = np.triu_indices(int(size), 1)
         for chunk in np.array_split(first, max(1, len(first) * len(i) // 2_000_000)):
             a, b = r[chunk[:, None] + i].ravel(), r[chunk[:, None] + j].ravel()
+            if touching is not None:
+                mask = touching[a] | touching[b]
+                a, b = a[mask], b[mask]
             if keep is not None:
                 mask = keep(a, b)
                 a, b = a[mask], b[mask]

@@ -84,6 +84,7 @@ class HeadPlaces:
         """``only``: the head keys that will be asked about (an incremental run asks about few)."""
         mask = (records["region_best"] != "").to_numpy(copy=True)
         if only is not None:  # first by head alone: cheaper than building a key for every record
+            only = {k for k in only if not k.startswith("\x1f")}  # no head: always ambiguous, never looked up
             mask &= member_of(records["name_head"], {k.split("\x1f", 1)[0] for k in only}).to_numpy()
         known = records.loc[mask, ["name_head", "name_suffix", "region_best", "prefecture_best", "province_best"]]
         keys = known["name_head"].to_numpy(dtype=object) + "\x1f" + known["name_suffix"].to_numpy(dtype=object)

@@ -115,7 +115,9 @@ def incremental_pairs(records: pd.DataFrame, max_block_size: int, fresh: np.ndar
     block_keys = blocks["key"].to_numpy()
     redo = pd.Index(pd.unique(block_keys[moved[blocks["rid"].to_numpy()]])).get_indexer(block_keys) >= 0
     redone = blocks[redo]
-    a, b = _pairs_within_blocks(redone["key"].to_numpy(), redone["rid"].to_numpy(), n, place_filter(records))
+    # of those only pairs with a fresh or moved end: two others shared that block last run too, so
+    # their pair is among last run's and stands below
+    a, b = _pairs_within_blocks(redone["key"].to_numpy(), redone["rid"].to_numpy(), n, place_filter(records), moved)
     # last run's pairs between records that are still here and not fresh
     lo, hi = (now_of[previous_scored[c].to_numpy(np.int64)] for c in ("rid_l", "rid_r"))
     ok = (lo >= 0) & (hi >= 0)
