@@ -78,10 +78,19 @@ def prepare_registry(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
     return f.reset_index(drop=True)
 
 
+def _per_code(values: pd.Series, fn) -> np.ndarray:
+    """``fn`` of each distinct value once: exports repeat the same few thousand region codes and dates."""
+    inverse, uniques = pd.factorize(values)
+    return np.asarray(list(fn(uniques.tolist())) + [None], dtype=object)[inverse]
+
+
 def prepare_activities(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
     f = clean.copy()
-    f["region_code"] = [regions.resolve(c) or "" for c in f["region_code"]]
-    f["start_date"] = parse_dates(f["start_date"])
+    f["region_code"] = pd.Series(_per_code(f["region_code"], lambda cs: [regions.resolve(c) or "" for c in cs]),
+                                 index=f.index, dtype="str").fillna("")
+    inverse, uniques = pd.factorize(f["start_date"])
+    dates = parse_dates(pd.Series(np.asarray(uniques, dtype=object), dtype="str"))
+    f["start_date"] = pd.Series(np.append(dates.to_numpy(), np.datetime64("NaT"))[inverse], index=f.index)
     return f.reset_index(drop=True)
 
 
@@ -119,15 +128,19 @@ def prepare_changed(clean: pd.DataFrame, regions: RegionTable, previous: pd.Data
     Returns the records (in ``clean``'s order) and a mask of the rows that are new or changed.
     """
     prints = fingerprints(clean)
-    if previous is None or "fingerprint" not in previous.columns:
+    if previous is None or previous.empty or "fingerprint" not in previous.columns:
         out = prepare_registry(clean, regions)
         out["fingerprint"] = prints.to_numpy()
         return out, np.ones(len(out), dtype=bool)
-    known = previous.drop_duplicates("org_id").set_index("org_id")
-    same = clean["org_id"].map(known["fingerprint"]).to_numpy() == prints.to_numpy()
+    previous = previous.drop_duplicates("org_id", keep="last")
+    at = pd.Index(previous["org_id"].to_numpy(dtype=object)).get_indexer(clean["org_id"].to_numpy(dtype=object))
+    same = (at >= 0) & (previous["fingerprint"].to_numpy(np.uint64)[np.maximum(at, 0)] == prints.to_numpy(np.uint64))
     fresh = prepare_registry(clean[~same], regions)
     fresh["fingerprint"] = prints[~same].to_numpy()
-    columns = [c for c in fresh.columns if c == "org_id" or c in known.columns]
-    kept = known.loc[clean["org_id"][same]].reset_index()[columns]
-    out = pd.concat([kept.set_axis(np.flatnonzero(same)), fresh[columns].set_axis(np.flatnonzero(~same))]).sort_index()
-    return out.reset_index(drop=True), ~same
+    columns = [c for c in fresh.columns if c in previous.columns]
+    # one take per column: last run's rows where unchanged, the freshly prepared ones elsewhere
+    take = np.empty(len(clean), dtype=np.int64)
+    take[same] = at[same]
+    take[~same] = len(previous) + np.arange(int((~same).sum()))
+    both = pd.concat([previous[columns], fresh[columns]], ignore_index=True)
+    return both.take(take).reset_index(drop=True), ~same
