@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.regions import RegionTable
 from core.schema import CATEGORIES, FALSE_WORDS, TRUE_WORDS
@@ -34,6 +36,24 @@ def member_of(values: pd.Series, allowed) -> pd.Series:
     allowed = allowed if isinstance(allowed, (set, frozenset, dict)) else set(allowed)
     ok = np.array([u in allowed for u in uniques.tolist()] + [False], dtype=bool)
     return pd.Series(ok[codes], index=values.index)
+
+
+def within(values, pool) -> np.ndarray:
+    """``values.isin(pool)`` against a large ``pool`` (a million ids): pyarrow builds one hash set in C.
+    ``member_of`` suits small sets; a Python set of a million ids alone took a second to build.
+
+    >>> within(pd.Series(["a", "b", ""]), pd.Series(["b", "c"])).tolist()
+    [False, True, False]
+    """
+    values = pa.array(values, from_pandas=True)
+    if pa.types.is_null(values.type):  # empty, or nothing but missing values
+        values = values.cast(pa.string())
+    pool = pa.array(pool, from_pandas=True)
+    if isinstance(pool, pa.ChunkedArray):
+        pool = pool.combine_chunks()
+    if pool.type != values.type:
+        pool = pool.cast(values.type)
+    return pc.is_in(values, value_set=pool).to_numpy(zero_copy_only=False)
 
 
 def _per_distinct(values: pd.Series, fn, missing) -> pd.Series:
@@ -104,7 +124,9 @@ def check_registry(table: RawTable, regions: RegionTable) -> Checked:
     f["category"] = _nfkc(f["category"])
     repeated = f["org_id"].duplicated(keep=False)
     rows_of = f[repeated].groupby("org_id")["_row"].apply(lambda s: "、".join(map(str, s.tolist()[:5])))
-    name_text = _nfkc(f["name"])
+    # a name per row, most of them distinct: normalised in pyarrow's C kernels, not once per value
+    name_text = pd.Series(pc.utf8_trim_whitespace(pc.utf8_normalize(pa.array(f["name"], from_pandas=True), "NFKC")),
+                          index=f.index, dtype="str")
     masks = {
         "org_id_present": f["org_id"] != "",
         "org_id_unique": ~repeated | (f["org_id"] == ""),
@@ -132,8 +154,7 @@ def check_registry(table: RawTable, regions: RegionTable) -> Checked:
     ], f)
     clean, quarantine = _quarantine(f, flags)
     quarantine = _with_unparsable(quarantine, table)
-    known = set(clean["org_id"])
-    dangling = int(((clean["parent_id"] != "") & ~member_of(clean["parent_id"], known)).sum())
+    dangling = int(((clean["parent_id"] != "").to_numpy() & ~within(clean["parent_id"], clean["org_id"])).sum())
     warnings = [f"{dangling} 条记录的上级组织ID 指向不存在的组织，层级重建时修复"] if dangling else []
     approx = _approximate_codes(clean["region_code"], regions)
     if approx:

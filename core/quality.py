@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.checks import member_of
+from core.checks import member_of, within
 from core.schema import CATEGORIES
 
 
@@ -95,16 +95,14 @@ def validate_raw_activities(frame: pd.DataFrame, masks: dict[str, pd.Series], do
 def snapshot_checks(orgs: pd.DataFrame, id_map: pd.DataFrame, visibility: pd.DataFrame,
                     n_records: int, n_activities: int) -> pd.DataFrame:
     """One row per snapshot organization with boolean columns the snapshot suite expects to be True."""
-    ids = set(orgs["org_id"].to_numpy(dtype=object).tolist())
-    canon_ids = set(id_map["canonical_org_id"].to_numpy(dtype=object).tolist())
     return pd.DataFrame({
         "org_id": orgs["org_id"],
-        "parent_known": orgs["parent_id"].eq("") | member_of(orgs["parent_id"], ids),
+        "parent_known": orgs["parent_id"].eq("").to_numpy() | within(orgs["parent_id"], orgs["org_id"]),
         "province_format": orgs["province_code"].str.fullmatch(r"(\d{2}0000)?"),
-        "is_canonical": member_of(orgs["org_id"], canon_ids),
+        "is_canonical": within(orgs["org_id"], id_map["canonical_org_id"]),
         "id_map_complete": len(id_map) == n_records and id_map["source_org_id"].is_unique,
         "visibility_complete": len(visibility) == n_activities and visibility["activity_id"].is_unique,
-        "canonical_have_rows": canon_ids <= ids,
+        "canonical_have_rows": bool(within(id_map["canonical_org_id"], orgs["org_id"]).all()),
     })
 
 

@@ -108,7 +108,7 @@ def rebuild_hierarchy(records: pd.DataFrame, id_map: pd.DataFrame, previous: pd.
     regions = default_regions()
     orgs, stats = rebuild_organizations(records, id_map, regions, previous)
     orgs["province_code"] = admin_provinces(orgs, regions)
-    return orgs, parent_changes(orgs, set(records["org_id"].to_numpy(dtype=object).tolist())), stats
+    return orgs, parent_changes(orgs, records["org_id"]), stats
 
 
 @frame_task
