@@ -61,8 +61,11 @@ def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, 
     how = how_merged(len(records), edges, survivor)
     ids = records["org_id"].to_numpy()
     id_map = pd.DataFrame({"source_org_id": ids, "canonical_org_id": ids[survivor.to_numpy()], "how": how})
-    review = review.merge(scored.drop(columns=["score"]), on=["rid_l", "rid_r"], how="left").assign(
-        score=review["score"].to_numpy())
+    # the review pairs' evidence: first narrowed by left end (a join over three million pairs took a second)
+    ends = np.zeros(len(records), dtype=bool)
+    ends[review["rid_l"].to_numpy(np.int64)] = True
+    evidence = scored[ends[scored["rid_l"].to_numpy(np.int64)]].drop(columns=["score"])
+    review = review.merge(evidence, on=["rid_l", "rid_r"], how="left").assign(score=review["score"].to_numpy())
     review["explanation"] = explain_pairs(records, review)
     suggestions = pd.DataFrame({"left_org_id": ids[review["rid_l"].to_numpy().astype(int)],
                                 "right_org_id": ids[review["rid_r"].to_numpy().astype(int)],
