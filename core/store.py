@@ -124,6 +124,11 @@ class Store:
         rows = changes[["org_id", "old_parent", "new_parent", "reason", "confidence"]].assign(run_id=run_id)
         rows.to_sql("parent_changes", self.engine, if_exists="append", index=False, chunksize=20_000)
 
+    def forget_parent_changes(self, run_id: int) -> None:
+        """Take back a run's parent changes (its snapshot was not published)."""
+        with self.engine.begin() as c:
+            c.execute(parent_changes.delete().where(parent_changes.c.run_id == run_id))
+
     # ------------------------------------------------------------------ snapshots
     def live_snapshot(self) -> Snapshot | None:
         with self.engine.connect() as c:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pandas as pd
@@ -30,6 +31,11 @@ def resident_mb() -> tuple[float, float]:
     except OSError:
         return 0.0, 0.0
     return tuple(int(status.get(k, "0 kB").split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
+
+
+def _record_parent_changes(store, run_id: int, changes: pd.DataFrame, run_dir) -> None:
+    store.record_parent_changes(run_id, changes)
+    changes.to_csv(run_dir / "parent_changes.csv", index=False, encoding="utf-8-sig")
 
 
 class SnapshotRejected(Exception):
@@ -171,10 +177,19 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         }
         report["counts"] = counts
         with _stage("publish", timings, run_id):
-            snap = store.publish(frames, run_id, counts)
-            store.record_parent_changes(run_id, changes)
+            # the run's record of parent changes (database and CSV) is written while the snapshot is;
+            # should the snapshot fail to publish, the run's rows are taken back out
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                recorded = pool.submit(_record_parent_changes, store, run_id, changes, run_dir)
+                try:
+                    snap = store.publish(frames, run_id, counts)
+                except BaseException:
+                    recorded.result()
+                    store.forget_parent_changes(run_id)
+                    (run_dir / "parent_changes.csv").unlink(missing_ok=True)
+                    raise
+                recorded.result()
             store.prune(settings.keep_snapshots)
-        changes.to_csv(run_dir / "parent_changes.csv", index=False, encoding="utf-8-sig")
         report.update(status="succeeded", snapshot_version=snap.version)
         path = write_run_report(run_dir, report)
         publish_artifacts(report, path)

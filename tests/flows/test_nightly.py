@@ -1,6 +1,7 @@
 import shutil
 
 import pandas as pd
+from sqlalchemy import text
 import pytest
 
 from core.sources import InputRejected
@@ -90,6 +91,10 @@ def test_a_failure_in_any_stage_publishes_nothing(first_run, tmp_path, monkeypat
     last = store.recent_runs(1)[0]
     assert last["status"] == "failed" and stage in last["error"]
     assert "失败，未发布" in (home / "runs" / f"{last['id']:05d}" / "report.html").read_text(encoding="utf-8")
+    # nor does the failed run leave its parent changes on record
+    with store.engine.connect() as c:
+        assert c.execute(text("select count(*) from parent_changes where run_id = :r"), {"r": last["id"]}).scalar() == 0
+    assert not (home / "runs" / f"{last['id']:05d}" / "parent_changes.csv").exists()
 
 
 def test_rejected_input_says_why_and_keeps_the_snapshot(first_run, tmp_path):
