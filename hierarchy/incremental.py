@@ -80,15 +80,19 @@ def _touches(regions: RegionTable, codes: np.ndarray, places: set[str]) -> np.nd
     return hit[inverse]
 
 
-def _merge_sorted(kept: pd.DataFrame, built: pd.DataFrame) -> pd.DataFrame:
-    """Both frames sorted by ``org_id``, as one sorted frame (only the few built ids are searched)."""
-    old_ids = kept["org_id"].to_numpy(dtype=object)
+def _merge_sorted(previous: pd.DataFrame, keep: np.ndarray, built: pd.DataFrame) -> pd.DataFrame:
+    """The rows ``keep`` of ``previous`` and all of ``built``, both sorted by ``org_id``, as one frame
+    sorted by ``org_id``: a single take per column (only the few built ids are searched)."""
+    keep = np.sort(keep)
+    old_ids = previous["org_id"].to_numpy(dtype=object)[keep]
     new_ids = built["org_id"].to_numpy(dtype=object)
+    both = pd.concat([previous[list(built.columns)], built], ignore_index=True)
     if len(old_ids) and not (old_ids[1:] > old_ids[:-1]).all():  # not sorted after all: sort it all
-        return pd.concat([kept, built], ignore_index=True).sort_values("org_id", ignore_index=True)
+        rows = np.r_[keep, len(previous) + np.arange(len(built))]
+        return both.take(rows).sort_values("org_id", ignore_index=True)
     slot = np.searchsorted(old_ids, new_ids)
-    key = np.concatenate([np.arange(len(old_ids)) * 2, slot * 2 - 1])
-    return pd.concat([kept, built], ignore_index=True).iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
+    order = np.argsort(np.concatenate([np.arange(len(old_ids)) * 2, slot * 2 - 1]), kind="stable")
+    return both.take(np.r_[keep, len(previous) + np.arange(len(built))][order]).reset_index(drop=True)
 
 
 def rebuild_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: RegionTable,
@@ -97,7 +101,11 @@ def rebuild_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: 
     how many were rebuilt and placed again. ``previous`` is the last run's result with its ``inputs``
     column; without it everything is built. The result carries ``inputs`` for the next run.
     """
-    canonical = canonical_of(records["org_id"].to_numpy(dtype=object), id_map)
+    ids = records["org_id"].to_numpy(dtype=object)
+    source = id_map["source_org_id"].to_numpy(dtype=object)
+    # the duplicate stage maps the records in their own order: then no lookup is needed
+    aligned = len(source) == len(ids) and bool((source == ids).all())
+    canonical = id_map["canonical_org_id"].to_numpy(dtype=object) if aligned else canonical_of(ids, id_map)
     inputs = organization_inputs(records, id_map, canonical)
     if previous is None or previous.empty or "inputs" not in previous.columns:
         orgs = repair_parents(build_organizations(records, id_map, regions), regions)
@@ -113,8 +121,9 @@ def rebuild_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: 
                                 regions)
     built["inputs"] = pd.Series(inputs.to_numpy()[~unchanged], index=dirty).reindex(
         built["org_id"].to_numpy(dtype=object)).to_numpy(np.uint64)
-    kept = previous.iloc[np.sort(at[unchanged])][list(built.columns) + PLACEMENT_COLUMNS].reset_index(drop=True)
-    orgs = _merge_sorted(kept.assign(rebuilt=False), built.assign(rebuilt=True))
+    # built units are placed below, with every unit whose parent may have moved
+    built = built.assign(rebuilt=True, **{c: None for c in PLACEMENT_COLUMNS})
+    orgs = _merge_sorted(previous.assign(rebuilt=False), at[unchanged], built)
     orgs = orgs.astype({"certified": bool, "members": np.int64, "region_level": np.int64})
     index, old_index = AssociationIndex(orgs), AssociationIndex(previous)
     if index.root != old_index.root:
