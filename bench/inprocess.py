@@ -28,7 +28,7 @@ def run_stages(registry: Path, activities: Path, outdir: Path | None = None, set
     lap("ingest")
     reg_ck, act_ck = tasks.check_export.fn(raw_reg, "registry"), tasks.check_export.fn(raw_act, "activities")
     lap("validate_input")
-    records, acts, _ = tasks.normalise.fn(reg_ck, act_ck)
+    records, acts, _, _ = tasks.normalise.fn(reg_ck, act_ck)
     lap("normalise")
     empty = pd.DataFrame(columns=["left_org_id", "right_org_id", "decision"])
     res = tasks.find_duplicates.fn(records, acts, empty, set(), settings.auto_merge_threshold,

@@ -48,7 +48,10 @@ def within(values, pool) -> np.ndarray:
     values = pa.array(values, from_pandas=True)
     if pa.types.is_null(values.type):  # empty, or nothing but missing values
         values = values.cast(pa.string())
-    pool = pa.array(pool, from_pandas=True)
+    if isinstance(pool, (set, frozenset)):
+        pool = pa.array(list(pool), type=values.type)
+    else:
+        pool = pa.array(pool, from_pandas=True)
     if isinstance(pool, pa.ChunkedArray):
         pool = pool.combine_chunks()
     if pool.type != values.type:

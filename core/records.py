@@ -121,19 +121,29 @@ def pipeline_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-def prepare_changed(clean: pd.DataFrame, regions: RegionTable, previous: pd.DataFrame | None
-                    ) -> tuple[pd.DataFrame, np.ndarray]:
+def previous_positions(ids, previous: pd.DataFrame | None) -> np.ndarray | None:
+    """Each id's row in last run's records (-1: new); None without usable last records (none, or an id
+    repeated in them)."""
+    if previous is None or previous.empty or "fingerprint" not in previous.columns:
+        return None
+    index = pd.Index(previous["org_id"].to_numpy(dtype=object))
+    return index.get_indexer(np.asarray(ids, dtype=object)) if index.is_unique else None
+
+
+def prepare_changed(clean: pd.DataFrame, regions: RegionTable, previous: pd.DataFrame | None,
+                    at: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Prepared records for ``clean``, reusing ``previous`` prepared rows whose fingerprint is unchanged.
 
     Returns the records (in ``clean``'s order) and a mask of the rows that are new or changed.
+    ``at``: ``previous_positions`` of ``clean``'s ids, when the caller has them.
     """
     prints = fingerprints(clean)
-    if previous is None or previous.empty or "fingerprint" not in previous.columns:
+    if at is None:
+        at = previous_positions(clean["org_id"], previous)
+    if at is None:
         out = prepare_registry(clean, regions)
         out["fingerprint"] = prints.to_numpy()
         return out, np.ones(len(out), dtype=bool)
-    previous = previous.drop_duplicates("org_id", keep="last")
-    at = pd.Index(previous["org_id"].to_numpy(dtype=object)).get_indexer(clean["org_id"].to_numpy(dtype=object))
     same = (at >= 0) & (previous["fingerprint"].to_numpy(np.uint64)[np.maximum(at, 0)] == prints.to_numpy(np.uint64))
     fresh = prepare_registry(clean[~same], regions)
     fresh["fingerprint"] = prints[~same].to_numpy()

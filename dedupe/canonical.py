@@ -6,13 +6,13 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from core.checks import member_of
+from core.checks import within
 
 COMPLETENESS_COLUMNS = ["category", "region_code", "region", "parent_id"]
 
 
 def choose_survivors(records: pd.DataFrame, roots: np.ndarray, activity_counts: pd.Series | None = None,
-                     previous_canonical: set[str] | None = None) -> pd.Series:
+                     previous_canonical=None) -> pd.Series:
     """The surviving rid of each record's cluster.
 
     Rules, in order: certified first; then the id that was canonical in the last snapshot (so ids
@@ -28,7 +28,7 @@ def choose_survivors(records: pd.DataFrame, roots: np.ndarray, activity_counts: 
     records = records.iloc[multi]
     f = pd.DataFrame({"rid": multi, "root": roots[multi], "org_id": records["org_id"].to_numpy()})
     f["certified"] = records["certified"].to_numpy().astype(bool)
-    f["was_canonical"] = member_of(f["org_id"], previous_canonical or set()).to_numpy()
+    f["was_canonical"] = within(f["org_id"], previous_canonical) if previous_canonical is not None else False
     counts = activity_counts if activity_counts is not None else pd.Series(dtype="int64")
     f["activities"] = f["org_id"].map(counts).fillna(0).astype("int64")
     f["complete"] = sum((records[c].astype(str) != "").to_numpy().astype(int) for c in COMPLETENESS_COLUMNS)

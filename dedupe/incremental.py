@@ -20,9 +20,16 @@ from dedupe.blocking import (_pairs_within_blocks, assign_blocks, blocked_pairs,
 KEY_COLUMNS = ["key", "rid", "block"]  # what the snapshot keeps of a run's blocking (``blocking_keys``)
 
 
-def previous_rows(records: pd.DataFrame, previous_records: pd.DataFrame) -> np.ndarray | None:
+def previous_rows(records: pd.DataFrame, previous_records: pd.DataFrame, at: np.ndarray | None = None
+                  ) -> np.ndarray | None:
     """Each of last run's records' row in ``records`` (-1: gone); None when this run's ids repeat
-    (ingest quarantines repeated ids, so then nothing can be matched safely)."""
+    (ingest quarantines repeated ids, so then nothing can be matched safely). ``at``: the other way
+    round, each record's row last run (``core.records.previous_positions``), when the caller has it."""
+    if at is not None:
+        found = np.flatnonzero(at >= 0)
+        now_of = np.full(len(previous_records), -1, dtype=np.int64)
+        now_of[at[found]] = found
+        return now_of if np.count_nonzero(now_of >= 0) == len(found) else None
     now = pd.Index(records["org_id"].to_numpy(dtype=object))
     if not now.is_unique:
         return None
@@ -151,14 +158,15 @@ def incremental_pairs(records: pd.DataFrame, max_block_size: int, fresh: np.ndar
 
 def candidate_pairs(records: pd.DataFrame, max_block_size: int, changed: np.ndarray | None = None,
                     previous_records: pd.DataFrame | None = None, previous_scored: pd.DataFrame | None = None,
-                    previous_keys: pd.DataFrame | None = None, typed_heads: np.ndarray | None = None
-                    ) -> tuple[pd.DataFrame, dict, pd.DataFrame, pd.DataFrame]:
+                    previous_keys: pd.DataFrame | None = None, typed_heads: np.ndarray | None = None,
+                    previous_at: np.ndarray | None = None) -> tuple[pd.DataFrame, dict, pd.DataFrame, pd.DataFrame]:
     """``(pairs to score, blocking stats, reused scored pairs, this run's keys for the snapshot)``.
 
     With last run's records, scores and keys (all by last run's rows) only the fresh records are
-    blocked and only pairs touching them are scored; otherwise everything is.
+    blocked and only pairs touching them are scored; otherwise everything is. ``previous_at``: each
+    record's row in ``previous_records``, when the caller has it.
     """
-    now_of = previous_rows(records, previous_records) if previous_records is not None else None
+    now_of = previous_rows(records, previous_records, previous_at) if previous_records is not None else None
     usable = (changed is not None and now_of is not None and previous_scored is not None and previous_keys is not None
               and {"rid_l", "rid_r"} <= set(previous_scored.columns) and set(KEY_COLUMNS) <= set(previous_keys.columns))
     if usable:

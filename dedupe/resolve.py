@@ -34,7 +34,7 @@ def _decision_rids(decisions: pd.DataFrame | None, kind: str, rid_of: pd.Index) 
 
 def resolve_duplicates(records: pd.DataFrame, *, auto_threshold: float, review_threshold: float,
                        max_block_size: int = 100, decisions: pd.DataFrame | None = None,
-                       activity_counts: pd.Series | None = None, previous_canonical: set[str] | None = None
+                       activity_counts: pd.Series | None = None, previous_canonical=None
                        ) -> Resolution:
     """Find duplicates among prepared records; ``decisions`` are people's ``match``/``distinct`` facts."""
     matching = correct_common_heads(records)
@@ -46,7 +46,7 @@ def resolve_duplicates(records: pd.DataFrame, *, auto_threshold: float, review_t
 
 def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, *, auto_threshold: float,
                       review_threshold: float, decisions: pd.DataFrame | None = None,
-                      activity_counts: pd.Series | None = None, previous_canonical: set[str] | None = None
+                      activity_counts: pd.Series | None = None, previous_canonical=None
                       ) -> Resolution:
     """From scored pairs to clusters, survivors, the id map and the suggestions (record ids are unique:
     ingest quarantines repeated ids)."""

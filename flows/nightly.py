@@ -123,14 +123,14 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         report["incremental"] = reuse
         with _stage("normalise", timings, run_id):
             previous_records = live.frame("records") if reuse else None
-            records, acts, changed = tasks.normalise(reg_ck, act_ck, previous_records)
+            records, acts, changed, previous_at = tasks.normalise(reg_ck, act_ck, previous_records)
             # a million-row run keeps only what later stages read (the registry as read feeds visibility)
             n_raw_reg = len(raw_reg.frame) + len(raw_reg.unparsable)
             n_raw_act = len(raw_act.frame) + len(raw_act.unparsable)
             n_reg_q, n_act_q = len(reg_ck.quarantine), len(act_ck.quarantine)
             del raw_act, reg_ck, act_ck
         with _stage("duplicates", timings, run_id):
-            previous = set(live.frame("id_map")["canonical_org_id"].to_numpy(dtype=object).tolist()) if live else set()
+            previous = live.frame("id_map")["canonical_org_id"] if live else None  # last run's canonical ids
             decisions = store.decisions_frame()
             # pair scoring is the heavy part: one task per share, run by the flow's task runner
             # (threads in-process, or the workers of a Dask cluster with --dask-address); an
@@ -138,7 +138,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             chunks, stats, reused, keys = tasks.candidate_chunks(
                 records, settings.max_block_size, settings.scoring_chunks, changed if reuse else None,
                 previous_records, live.frame("pairs") if reuse else None,
-                live.frame("blocking_keys") if reuse and live.has("blocking_keys") else None)
+                live.frame("blocking_keys") if reuse and live.has("blocking_keys") else None, previous_at)
             del previous_records
             scored = [reused] + [f.result() for f in tasks.score_share.map(chunks)]
             del chunks, reused

@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from core.checks import Checked, check_activities, check_registry
 from core.quality import validate_raw_activities, validate_raw_registry, validate_snapshot
-from core.records import prepare_activities, prepare_changed
+from core.records import prepare_activities, prepare_changed, previous_positions
 from core.regions import default_regions
 from core.sources import RawTable, read_table
 from dedupe.scoring import ScoringChunk, score_chunk, split_for_scoring
@@ -54,16 +54,18 @@ def validate_inputs(raw_registry: RawTable, registry: Checked, raw_activities: R
 
 @frame_task
 def normalise(registry: Checked, activities: Checked, previous_records: pd.DataFrame | None = None
-              ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Prepared records (unchanged ones taken from ``previous_records``), activities, and the changed mask."""
+              ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """Prepared records (unchanged ones taken from ``previous_records``), activities, the changed mask,
+    and each record's row in ``previous_records`` (None without them)."""
     regions = default_regions()
-    records, changed = prepare_changed(registry.clean, regions, previous_records)
-    return records, prepare_activities(activities.clean, regions), changed
+    at = previous_positions(registry.clean["org_id"], previous_records)
+    records, changed = prepare_changed(registry.clean, regions, previous_records, at)
+    return records, prepare_activities(activities.clean, regions), changed, at
 
 
 @frame_task
 def find_duplicates(records: pd.DataFrame, activities: pd.DataFrame, decisions: pd.DataFrame,
-                    previous_canonical: set[str], auto_threshold: float, review_threshold: float,
+                    previous_canonical, auto_threshold: float, review_threshold: float,
                     max_block_size: int) -> Resolution:
     """The whole duplicate stage in one task (used by the benchmarks and the in-process path)."""
     counts = activities["org_id"].value_counts()
@@ -75,14 +77,14 @@ def find_duplicates(records: pd.DataFrame, activities: pd.DataFrame, decisions: 
 @frame_task
 def candidate_chunks(records: pd.DataFrame, max_block_size: int, n_chunks: int, changed: np.ndarray | None = None,
                      previous_records: pd.DataFrame | None = None, previous_scored: pd.DataFrame | None = None,
-                     previous_keys: pd.DataFrame | None = None
+                     previous_keys: pd.DataFrame | None = None, previous_at: np.ndarray | None = None
                      ) -> tuple[list[ScoringChunk], dict, pd.DataFrame, pd.DataFrame]:
     """Candidate pairs cut into shares to score, the previous scores that still hold, and this run's
     blocking keys. With last run's scores and keys only the changed records are blocked."""
     typed = records["name_head"].to_numpy(dtype=object)
     records = correct_common_heads(records)
     pairs, stats, reused, keys = candidate_pairs(records, max_block_size, changed, previous_records, previous_scored,
-                                                 previous_keys, typed)
+                                                 previous_keys, typed, previous_at)
     return split_for_scoring(records, pairs, n_chunks), stats, reused, keys
 
 
@@ -93,7 +95,7 @@ def score_share(chunk: ScoringChunk) -> pd.DataFrame:
 
 @frame_task
 def settle(records: pd.DataFrame, scored: list[pd.DataFrame], stats: dict, activities: pd.DataFrame,
-           decisions: pd.DataFrame, previous_canonical: set[str], auto_threshold: float,
+           decisions: pd.DataFrame, previous_canonical, auto_threshold: float,
            review_threshold: float) -> Resolution:
     return settle_duplicates(records, pd.concat(scored, ignore_index=True), stats, auto_threshold=auto_threshold,
                              review_threshold=review_threshold, decisions=decisions,

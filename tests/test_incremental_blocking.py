@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from core.checks import check_registry
-from core.records import prepare_changed
+from core.records import prepare_changed, previous_positions
 from dedupe.blocking import blocked_pairs
 from dedupe.incremental import candidate_pairs, fresh_records, incremental_pairs, previous_rows
 from dedupe.typos import correct_common_heads
@@ -39,6 +39,9 @@ def test_blocking_only_what_changed_equals_blocking_everything(regions, sample_r
     records1 = correct_common_heads(typed1)
     typed_heads = typed1["name_head"].to_numpy(dtype=object)
     now_of = previous_rows(records1, typed0)
+    # the same, turned round from normalisation's lookup of each record's row last run
+    at = previous_positions(records1["org_id"], typed0)
+    assert (previous_rows(records1, typed0, at) == now_of).all()
     fresh = fresh_records(records1, changed, typed0, typed_heads, now_of)
     # comparing only what changed finds the heads comparing every record finds
     assert (fresh == fresh_records(records1, changed, typed0, typed_heads)).all()
