@@ -36,7 +36,7 @@ def run_stages(registry: Path, activities: Path, outdir: Path | None = None, set
     lap("duplicates")
     orgs, changes, _ = tasks.rebuild_hierarchy.fn(records, res.id_map)
     lap("hierarchy")
-    visibility, gains, roll = tasks.assign_visibility.fn(acts, raw_reg.frame, res.id_map, orgs)
+    visibility, gains, roll = tasks.assign_visibility.fn(acts, tasks.provinces_before.fn(raw_reg.frame), res.id_map, orgs)
     lap("visibility")
     frames = snapshot_frames(records, acts, res, orgs, changes, visibility, gains, roll, empty)
     if outdir is not None:

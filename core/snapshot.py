@@ -31,6 +31,17 @@ RECORD_COLUMNS = ["org_id", "name", "category", "region_code", "region", "parent
                   "province_best", "prefecture_best", "national", "place_candidates", "fingerprint"]
 
 
+def _with_activities(visibility: pd.DataFrame, activities: pd.DataFrame) -> pd.DataFrame:
+    """Each activity's visibility with the activity's own columns (the service shows them)."""
+    columns = activities[["activity_id", "title", "org_id", "region_code", "start_date", "host_units"]]
+    ids = visibility["activity_id"].to_numpy(dtype=object)
+    if len(ids) == len(columns) and bool((ids == columns["activity_id"].to_numpy(dtype=object)).all()):
+        # one row per activity in the activities' order (as assign_activities gives it): no join needed
+        return pd.concat([visibility.reset_index(drop=True),
+                          columns.drop(columns="activity_id").reset_index(drop=True)], axis=1)
+    return visibility.merge(columns, on="activity_id", how="left")
+
+
 def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, roll, decisions) -> dict:
     """Everything a snapshot holds: the contract frames with extra columns, and what the service needs."""
     return {
@@ -38,9 +49,7 @@ def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, 
                                "certified", "members", "reason", "confidence", "needs_review"]],
         "id_map": res.id_map,
         "merge_suggestions": suggestions_with_status(res.suggestions, decisions),
-        "activity_visibility": visibility.merge(
-            activities[["activity_id", "title", "org_id", "region_code", "start_date", "host_units"]],
-            on="activity_id", how="left"),
+        "activity_visibility": _with_activities(visibility, activities),
         "records": records[RECORD_COLUMNS],
         "rollup": roll, "parent_changes": changes, "province_gains": gains,
         # rid_l/rid_r are rows of "records": the next incremental run matches pairs by row, not by id

@@ -92,7 +92,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
     timings: dict[str, float] = {}
     report: dict = {"run_id": run_id, "inputs": inputs, "timings": timings, "settings": settings,
                     "started": time.strftime("%Y-%m-%d %H:%M:%S"), "validations": []}
-    input_validation = None
+    input_validation = before = None
     try:
         with _stage("ingest", timings, run_id):
             read = tasks.read_export.with_options(retries=settings.task_retries)
@@ -114,6 +114,8 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             # task runner while normalisation and duplicates run (5 s of a 1 M incremental run); its
             # outcome is awaited before anything is validated or published
             input_validation = tasks.validate_inputs.submit(raw_reg, reg_ck, raw_act, act_ck, docs)
+            # what provincial admins saw before the run depends on the input alone: worked out alongside too
+            before = tasks.provinces_before.submit(raw_reg.frame)
             share = len(reg_ck.quarantine) / max(len(raw_reg.frame) + len(raw_reg.unparsable), 1)
             if share > settings.quarantine_max_share:
                 raise InputRejected(f"{raw_reg.path}: {share:.0%} 的行被隔离（上限 {settings.quarantine_max_share:.0%}），"
@@ -128,7 +130,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             n_raw_reg = len(raw_reg.frame) + len(raw_reg.unparsable)
             n_raw_act = len(raw_act.frame) + len(raw_act.unparsable)
             n_reg_q, n_act_q = len(reg_ck.quarantine), len(act_ck.quarantine)
-            del raw_act, reg_ck, act_ck
+            del raw_reg, raw_act, reg_ck, act_ck
         with _stage("duplicates", timings, run_id):
             previous = live.frame("id_map")["canonical_org_id"] if live else None  # last run's canonical ids
             decisions = store.decisions_frame()
@@ -154,7 +156,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             orgs, changes, rebuilt = tasks.rebuild_hierarchy(records, res.id_map, previous_orgs)
             del previous_orgs
         with _stage("visibility", timings, run_id):
-            visibility, gains, roll = tasks.assign_visibility(acts, raw_reg.frame, res.id_map, orgs)
+            visibility, gains, roll = tasks.assign_visibility(acts, quote(before.result()), res.id_map, orgs)
             report["gains"] = gains
         with _stage("validate_result", timings, run_id):
             report["validations"] = list(input_validation.result()) + report["validations"]
@@ -199,8 +201,9 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         return {"run_id": run_id, "status": "succeeded", "snapshot_version": snap.version, "counts": counts,
                 "report": str(path), "timings": timings, "dedupe": res.stats, "hierarchy": rebuilt}
     except BaseException as e:
-        if input_validation is not None:
-            input_validation.wait()  # its thread must not outlive the run
+        for running in (input_validation, before):
+            if running is not None:
+                running.wait()  # its thread must not outlive the run
         status = "rejected" if isinstance(e, InputRejected) else "failed"
         message = str(e) or type(e).__name__
         report.update(status=status, error=message)

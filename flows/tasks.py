@@ -114,11 +114,18 @@ def rebuild_hierarchy(records: pd.DataFrame, id_map: pd.DataFrame, previous: pd.
 
 
 @frame_task
-def assign_visibility(activities: pd.DataFrame, raw_registry: pd.DataFrame, id_map: pd.DataFrame,
+def provinces_before(raw_registry: pd.DataFrame) -> pd.Series:
+    """Each source id's province through its declared parents, as the registry stands before the run."""
+    return declared_provinces(raw_registry, default_regions())
+
+
+@frame_task
+def assign_visibility(activities: pd.DataFrame, before: pd.Series, id_map: pd.DataFrame,
                       orgs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Activity visibility, the gains per province against ``before`` (``provinces_before``), the roll-up."""
     regions = default_regions()
     visibility = assign_activities(activities, id_map, orgs, regions)
-    gains = visibility_gains(visibility, activities, declared_provinces(raw_registry, regions))
+    gains = visibility_gains(visibility, activities, before)
     stats = rollup(orgs, visibility["canonical_org_id"])
     return visibility, gains, stats
 
