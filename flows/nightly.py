@@ -92,7 +92,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
     timings: dict[str, float] = {}
     report: dict = {"run_id": run_id, "inputs": inputs, "timings": timings, "settings": settings,
                     "started": time.strftime("%Y-%m-%d %H:%M:%S"), "validations": []}
-    input_validation = before = None
+    input_validation = before = recorded = None
     try:
         with _stage("ingest", timings, run_id):
             read = tasks.read_export.with_options(retries=settings.task_retries)
@@ -155,6 +155,11 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             previous_orgs = live.frame("hierarchy_state") if reuse and live.has("hierarchy_state") else None
             orgs, changes, rebuilt = tasks.rebuild_hierarchy(records, res.id_map, previous_orgs)
             del previous_orgs
+        # the run's record of parent changes (database rows and CSV) is written from here on, beside the
+        # remaining stages; a run that then fails to publish takes it back (see below)
+        recording = ThreadPoolExecutor(max_workers=1)
+        recorded = recording.submit(_record_parent_changes, store, run_id, changes, run_dir)
+        recording.shutdown(wait=False)  # its one thread ends when the record is written
         with _stage("visibility", timings, run_id):
             visibility, gains, roll = tasks.assign_visibility(acts, quote(before.result()), res.id_map, orgs)
             report["gains"] = gains
@@ -179,18 +184,9 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         }
         report["counts"] = counts
         with _stage("publish", timings, run_id):
-            # the run's record of parent changes (database and CSV) is written while the snapshot is;
-            # should the snapshot fail to publish, the run's rows are taken back out
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                recorded = pool.submit(_record_parent_changes, store, run_id, changes, run_dir)
-                try:
-                    snap = store.publish(frames, run_id, counts)
-                except BaseException:
-                    recorded.result()
-                    store.forget_parent_changes(run_id)
-                    (run_dir / "parent_changes.csv").unlink(missing_ok=True)
-                    raise
-                recorded.result()
+            recorded.result()
+            snap = store.publish(frames, run_id, counts)
+            recorded = None  # published: the record stands
             store.prune(settings.keep_snapshots)
         report.update(status="succeeded", snapshot_version=snap.version)
         path = write_run_report(run_dir, report)
@@ -204,6 +200,13 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         for running in (input_validation, before):
             if running is not None:
                 running.wait()  # its thread must not outlive the run
+        if recorded is not None:  # nothing was published: take the run's parent changes back
+            recorded.exception()  # waits; what it raised, if anything, is moot now
+            try:
+                store.forget_parent_changes(run_id)
+                (run_dir / "parent_changes.csv").unlink(missing_ok=True)
+            except Exception:  # must not hide the original failure
+                logger.exception("event=parent_changes_not_taken_back run_id=%s", run_id)
         status = "rejected" if isinstance(e, InputRejected) else "failed"
         message = str(e) or type(e).__name__
         report.update(status=status, error=message)
