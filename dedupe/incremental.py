@@ -99,10 +99,11 @@ def incremental_pairs(records: pd.DataFrame, max_block_size: int, fresh: np.ndar
     ``block_pairs``'s candidates.
 
     Other records keep last run's keys. A record is *moved* when one of its keys now ends in another
-    block than last run (its block outgrew or fell under the size limit, or split differently). Blocks
-    holding a fresh or moved record are paired again. Last run's pairs between two records that are
-    neither stand as they are, and those with one moved end when the two still share a block; none
-    has a fresh end, so their scores stand too. The reused pairs carry this run's rids.
+    block than last run (its block outgrew or fell under the size limit, or split differently). In
+    blocks holding a fresh or moved record, the pairs with such an end are formed again. Last run's
+    pairs between two records that are neither stand as they are, and those with one moved end when
+    the two still share a block; none has a fresh end, so their scores stand too. The reused pairs
+    carry this run's rids.
     """
     n = len(records)
     key_rid = now_of[previous_keys["rid"].to_numpy(np.int64)]
