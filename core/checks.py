@@ -59,7 +59,7 @@ def within(values, pool) -> np.ndarray:
     return pc.is_in(values, value_set=pool).to_numpy(zero_copy_only=False)
 
 
-def _per_distinct(values: pd.Series, fn, missing) -> pd.Series:
+def per_distinct(values: pd.Series, fn, missing) -> pd.Series:
     """``fn`` of each distinct value once (exports repeat the same categories and dates a lot);
     ``missing`` for a missing value."""
     codes, uniques = pd.factorize(values)
@@ -68,14 +68,14 @@ def _per_distinct(values: pd.Series, fn, missing) -> pd.Series:
 
 
 def _nfkc(values: pd.Series) -> pd.Series:
-    return _per_distinct(values, lambda vs: [unicodedata.normalize("NFKC", v).strip() for v in vs], "").astype("str")
+    return per_distinct(values, lambda vs: [unicodedata.normalize("NFKC", v).strip() for v in vs], "").astype("str")
 
 
 def _date_ok(values: pd.Series) -> pd.Series:
     def ok(vs):
         u = pd.Series(vs, dtype=object)
         return ((u == "") | parse_dates(u).notna()).tolist()
-    return _per_distinct(values, ok, False).astype(bool)
+    return per_distinct(values, ok, False).astype(bool)
 
 
 def require_columns(table: RawTable, required: list[str], kind_zh: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.checks import per_distinct
 from core.normalise import split_name
 from core.regions import RegionTable
 from core.schema import NATIONAL_CATEGORIES
@@ -78,16 +79,10 @@ def prepare_registry(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
     return f.reset_index(drop=True)
 
 
-def _per_code(values: pd.Series, fn) -> np.ndarray:
-    """``fn`` of each distinct value once: exports repeat the same few thousand region codes and dates."""
-    inverse, uniques = pd.factorize(values)
-    return np.asarray(list(fn(uniques.tolist())) + [None], dtype=object)[inverse]
-
-
 def prepare_activities(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
     f = clean.copy()
-    f["region_code"] = pd.Series(_per_code(f["region_code"], lambda cs: [regions.resolve(c) or "" for c in cs]),
-                                 index=f.index, dtype="str").fillna("")
+    # exports repeat the same few thousand codes and dates: each is parsed once
+    f["region_code"] = per_distinct(f["region_code"], lambda cs: [regions.resolve(c) or "" for c in cs], "").astype("str")
     inverse, uniques = pd.factorize(f["start_date"])
     dates = parse_dates(pd.Series(np.asarray(uniques, dtype=object), dtype="str"))
     f["start_date"] = pd.Series(np.append(dates.to_numpy(), np.datetime64("NaT"))[inverse], index=f.index)

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from core.checks import within
+from dedupe.cluster import components
 
 COMPLETENESS_COLUMNS = ["category", "region_code", "region", "parent_id"]
 
@@ -43,11 +42,7 @@ def choose_survivors(records: pd.DataFrame, roots: np.ndarray, activity_counts: 
 
 def how_merged(n_records: int, edges: pd.DataFrame, survivor: pd.Series) -> np.ndarray:
     """``same`` for survivors, ``auto`` where automatic edges alone reach the survivor, else ``reviewed``."""
-    auto = edges[edges["how"] == "auto"]
-    graph = coo_matrix((np.ones(len(auto), dtype=np.int8), (auto["rid_l"].to_numpy(np.int64),
-                                                            auto["rid_r"].to_numpy(np.int64))),
-                       shape=(n_records, n_records))
-    component = connected_components(graph, directed=False)[1] if n_records else np.zeros(0, dtype=np.int64)
+    component = components(n_records, [edges[edges["how"] == "auto"]])
     surv = survivor.to_numpy()
     out = np.where(np.arange(n_records) == surv, "same", "reviewed").astype(object)
     out[(out == "reviewed") & (component == component[surv])] = "auto"

@@ -122,7 +122,7 @@ def _greedy(n_records: int, candidates: pd.DataFrame, hard: pd.DataFrame, auto_t
     return flatten(clusters.parent), joined, review
 
 
-def _components(n_records: int, edges: list[pd.DataFrame]) -> np.ndarray:
+def components(n_records: int, edges: list[pd.DataFrame]) -> np.ndarray:
     """The connected component of every record over the given ``rid_l, rid_r`` edges (scipy, in C)."""
     if not n_records:
         return np.zeros(0, dtype=np.int64)
@@ -171,7 +171,7 @@ def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, r
     candidates = scored[scored["score"] >= review_threshold].sort_values(
         ["score", "rid_l", "rid_r"], ascending=[False, True, True])
     decided = [d[["rid_l", "rid_r"]] for d in (must_link, cannot_link) if d is not None and len(d)]
-    component = _components(n_records, [candidates[["rid_l", "rid_r"]]] + decided)
+    component = components(n_records, [candidates[["rid_l", "rid_r"]]] + decided)
     in_edge = np.zeros(n_records, dtype=bool)
     in_edge[candidates["rid_l"].to_numpy(np.int64)] = in_edge[candidates["rid_r"].to_numpy(np.int64)] = True
     for d in decided:
@@ -194,7 +194,7 @@ def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, r
     auto = easy[easy["score"].to_numpy() >= auto_threshold]
     members = np.flatnonzero(in_edge & ~complex_[component])
     if len(auto):
-        label = _components(n_records, [auto])
+        label = components(n_records, [auto])
         first = pd.Series(np.arange(n_records)[members]).groupby(label[members]).transform("min").to_numpy()
         roots[members] = first
     edges = pd.DataFrame(joined, columns=["rid_l", "rid_r", "score", "how"])

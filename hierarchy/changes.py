@@ -22,7 +22,7 @@ def parent_changes(orgs: pd.DataFrame, known_ids) -> pd.DataFrame:
     review = orgs["needs_review"].to_numpy(dtype=bool)
     # most units keep the parent they declared: only the others are looked at one by one
     rows = np.flatnonzero((declared != parent) | (raw != parent) | review)
-    known = within(raw[rows], pd.Series(list(known_ids)) if isinstance(known_ids, (set, frozenset)) else known_ids)
+    known = within(raw[rows], known_ids)
     ids, names = orgs["org_id"].to_numpy(dtype=object), orgs["name"].to_numpy(dtype=object)
     reasons, confidence = orgs["reason"].to_numpy(dtype=object), orgs["confidence"].to_numpy(dtype=float)
     out = []

@@ -26,10 +26,14 @@ PLACEMENT_COLUMNS = ["parent_id", "reason", "confidence", "needs_review"]
 def canonical_of(ids: np.ndarray, id_map: pd.DataFrame, source: pd.Index | None = None) -> np.ndarray:
     """The canonical id of each source id; an id the map does not know stays as it is.
     ``source``: the map's source ids as an index, when the caller already has one."""
-    if source is None:
-        source = pd.Index(id_map["source_org_id"].to_numpy(dtype=object))
-    at = source.get_indexer(ids)
     canonical = id_map["canonical_org_id"].to_numpy(dtype=object)
+    if source is None:
+        mapped = id_map["source_org_id"].to_numpy(dtype=object)
+        # the duplicate stage maps the records in their own order: then no lookup is needed
+        if len(mapped) == len(ids) and bool((mapped == ids).all()):
+            return canonical
+        source = pd.Index(mapped)
+    at = source.get_indexer(ids)
     return np.where(at >= 0, canonical[np.maximum(at, 0)] if len(canonical) else ids, ids)
 
 
@@ -101,11 +105,7 @@ def rebuild_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: 
     how many were rebuilt and placed again. ``previous`` is the last run's result with its ``inputs``
     column; without it everything is built. The result carries ``inputs`` for the next run.
     """
-    ids = records["org_id"].to_numpy(dtype=object)
-    source = id_map["source_org_id"].to_numpy(dtype=object)
-    # the duplicate stage maps the records in their own order: then no lookup is needed
-    aligned = len(source) == len(ids) and bool((source == ids).all())
-    canonical = id_map["canonical_org_id"].to_numpy(dtype=object) if aligned else canonical_of(ids, id_map)
+    canonical = canonical_of(records["org_id"].to_numpy(dtype=object), id_map)
     inputs = organization_inputs(records, id_map, canonical)
     if previous is None or previous.empty or "inputs" not in previous.columns:
         orgs = repair_parents(build_organizations(records, id_map, regions), regions)
@@ -126,14 +126,13 @@ def rebuild_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: 
     orgs = _merge_sorted(previous.assign(rebuilt=False), at[unchanged], built)
     orgs = orgs.astype({"certified": bool, "members": np.int64, "region_level": np.int64})
     index, old_index = AssociationIndex(orgs), AssociationIndex(previous)
+    redo = orgs.pop("rebuilt").to_numpy(dtype=bool, copy=True)
     if index.root != old_index.root:
-        redo = np.ones(len(orgs), dtype=bool)
+        redo[:] = True
     else:
         moved = set(dirty.tolist()) | set(previous_ids[~still].tolist())
-        redo = orgs.pop("rebuilt").to_numpy(dtype=bool, copy=True)
         redo |= np.array([not moved.isdisjoint(ps) for ps in orgs["declared_parents"].tolist()], dtype=bool)
         redo |= _touches(regions, orgs["region_code"].to_numpy(dtype=object), _changed_places(old_index, index))
-    orgs = orgs.drop(columns="rebuilt", errors="ignore")
     rows = np.flatnonzero(redo)
     placed = place_parents(orgs, regions, rows, index)
     for c in PLACEMENT_COLUMNS:
