@@ -134,7 +134,7 @@ def assign_blocks(long: pd.DataFrame, records: pd.DataFrame, max_size: int) -> t
     return pd.DataFrame({"key": keys, "rid": long["rid"].to_numpy(np.int64), "block": final}), blocks, skipped
 
 
-def _pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int, keep=None,
+def pairs_within_blocks(keys: np.ndarray, rids: np.ndarray, n_records: int, keep=None,
                          touching: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of rids sharing a key, each once, ``a < b`` (numpy, block sizes are bounded).
 
@@ -207,6 +207,6 @@ def blocked_pairs(records: pd.DataFrame, max_block_size: int = 100, long: pd.Dat
     """``block_pairs`` and the keys with their final blocks (``assign_blocks``), for the next run."""
     long = record_keys(records) if long is None else long
     keys, blocks, skipped = assign_blocks(long, records, max_block_size)
-    a, b = _pairs_within_blocks(blocks["key"].to_numpy(), blocks["rid"].to_numpy(), len(records),
+    a, b = pairs_within_blocks(blocks["key"].to_numpy(), blocks["rid"].to_numpy(), len(records),
                                 place_filter(records))
     return pd.DataFrame({"rid_l": a, "rid_r": b}), blocking_stats(records, blocks, len(a), skipped), keys

@@ -44,7 +44,7 @@ def place_relation(a: Place, b: Place) -> str:
     return CONFLICT
 
 
-def _named_elsewhere(a: dict, b: dict) -> bool:
+def named_elsewhere(a: dict, b: dict) -> bool:
     """``a``'s name names an ambiguous place (西湖区: 杭州 or 南昌) and ``b`` lies in none of them."""
     other = b["region_best"]
     if not a["place_candidates"] or not other or b["national"]:
@@ -56,7 +56,8 @@ def _named_elsewhere(a: dict, b: dict) -> bool:
     return True
 
 
-def _homophone_swap(a: str, b: str) -> bool:
+def homophone_swap(a: str, b: str) -> bool:
+    """The first character where two equally long names differ is a homophone swap (same reading)."""
     i = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
     return homophones(a[i], b[i])
 
@@ -179,7 +180,7 @@ def compare_records(l: dict, r: dict, heads: HeadPlaces) -> Verdict:
     def verdict(score, sim, note):
         return Verdict(round(float(score), 4), round(sim, 4), name_rel, best_rel, cat, note)
 
-    if CONFLICT in (name_rel, best_rel) or _named_elsewhere(l, r) or _named_elsewhere(r, l):
+    if CONFLICT in (name_rel, best_rel) or named_elsewhere(l, r) or named_elsewhere(r, l):
         return verdict(0.0, 0.0, "地区不同")
     typo = False
     if hl == hr:
@@ -189,7 +190,7 @@ def compare_records(l: dict, r: dict, heads: HeadPlaces) -> Verdict:
             return verdict(0.0, 0.0, "名称中的序号不同")
         dist = Levenshtein.distance(hl, hr)
         sim = 1 - dist / max(len(hl), len(hr), 1)
-        if dist == 1 and len(hl) == len(hr) and len(hl) >= 4 and _homophone_swap(hl, hr):
+        if dist == 1 and len(hl) == len(hr) and len(hl) >= 4 and homophone_swap(hl, hr):
             typo = True  # 辉晨/晖晨: what a pinyin keyboard produces; 林业/农业 are not alike
             sim = 0.98
         elif dist == 1:

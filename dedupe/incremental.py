@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.checks import member_of
-from dedupe.blocking import (_pairs_within_blocks, assign_blocks, blocked_pairs, blocking_stats, common_heads,
+from dedupe.blocking import (pairs_within_blocks, assign_blocks, blocked_pairs, blocking_stats, common_heads,
                              place_filter, record_keys)
 
 KEY_COLUMNS = ["key", "rid", "block"]  # what the snapshot keeps of a run's blocking (``blocking_keys``)
@@ -125,7 +125,7 @@ def incremental_pairs(records: pd.DataFrame, max_block_size: int, fresh: np.ndar
     redone = blocks[redo]
     # of those only pairs with a fresh or moved end: two others shared that block last run too, so
     # their pair is among last run's and stands below
-    a, b = _pairs_within_blocks(redone["key"].to_numpy(), redone["rid"].to_numpy(), n, place_filter(records), moved)
+    a, b = pairs_within_blocks(redone["key"].to_numpy(), redone["rid"].to_numpy(), n, place_filter(records), moved)
     # last run's pairs between records that are still here and not fresh
     lo, hi = (now_of[previous_scored[c].to_numpy(np.int64)] for c in ("rid_l", "rid_r"))
     ok = (lo >= 0) & (hi >= 0)

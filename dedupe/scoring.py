@@ -16,7 +16,7 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cpdist
 
 from core.normalise import NUMERALS
-from dedupe.compare import CONFLICT, NESTED, SAME, UNKNOWN, HeadPlaces, _homophone_swap, _named_elsewhere, head_key
+from dedupe.compare import CONFLICT, NESTED, SAME, UNKNOWN, HeadPlaces, homophone_swap, named_elsewhere, head_key
 
 SCORING_COLUMNS = ["name_head", "name_suffix", "name_region_code", "name_region_level", "name_prefecture",
                    "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category",
@@ -134,7 +134,7 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
     if len(rare):
         rows = lambda r: {"place_candidates": col["place_candidates"][r], "region_best": col["region_best"][r],  # noqa: E731
                           "national": bool(national[r])}
-        conflict[rare] = [_named_elsewhere(rows(x), rows(y)) or _named_elsewhere(rows(y), rows(x))
+        conflict[rare] = [named_elsewhere(rows(x), rows(y)) or named_elsewhere(rows(y), rows(x))
                           for x, y in zip(a[rare].tolist(), b[rare].tolist())]
     note[conflict] = "地区不同"
     open_ &= ~conflict
@@ -154,7 +154,7 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
         one = (dist == 1) & (dl == dr)
         maybe = np.flatnonzero(one & (dl >= 4))
         swap = np.zeros(len(differ), dtype=bool)
-        swap[maybe] = [_homophone_swap(x, y) for x, y in zip(hl[differ[maybe]], hr[differ[maybe]])]
+        swap[maybe] = [homophone_swap(x, y) for x, y in zip(hl[differ[maybe]], hr[differ[maybe]])]
         s = np.where(swap, 0.98, np.where(dist == 1, s * 0.8, s * 0.85))
         sim[differ] = s
         typo[differ] = swap

@@ -154,7 +154,7 @@ class Desk:
                 self.store.withdraw(existing["id"], user, action="unmerge:withdraw-match")
             self.store.decide(source, partner, "distinct", user, None, {"unmerge": source, "snapshot": version})
             frames = review.unmerge(frames, source)
-            frames = review._set_status(frames, source, partner, "rejected")
+            frames = review.set_status(frames, source, partner, "rejected")
             snap = self._publish(frames, {"unmerge": source}, f"{user}: unmerge")
         return {"unmerged": source, "from": survivor, "snapshot_version": snap.version}
 

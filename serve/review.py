@@ -89,7 +89,7 @@ def apply_match(frames: dict[str, pd.DataFrame], left: str, right: str, survivor
     keep = canon.get(survivor, survivor)
     gone = ({canon[left], canon[right]} - {keep})
     if not gone:
-        return _set_status(f, left, right, "accepted")
+        return set_status(f, left, right, "accepted")
     moved = idm["canonical_org_id"].isin(gone)
     idm.loc[moved, "canonical_org_id"] = keep
     idm.loc[moved, "how"] = "reviewed"
@@ -109,7 +109,7 @@ def apply_match(frames: dict[str, pd.DataFrame], left: str, right: str, survivor
     province = "" if orgs.at[i, "category"] in NATIONAL_CATEGORIES else orgs.at[i, "province_code"]
     if province or orgs.at[i, "category"] in NATIONAL_CATEGORIES:
         vis.loc[hit, "province_code"] = province
-    f = _set_status(f, left, right, "accepted")
+    f = set_status(f, left, right, "accepted")
     # other pending pairs between the two units are settled by this merge
     s = f["merge_suggestions"]
     c = dict(zip(idm["source_org_id"].tolist(), idm["canonical_org_id"].tolist()))
@@ -125,7 +125,7 @@ def apply_distinct(frames: dict[str, pd.DataFrame], left: str, right: str) -> di
     if canon[left] == canon[right]:
         moving = right if canon[right] != right else left
         f = unmerge(f, moving)
-    return _set_status(f, left, right, "rejected")
+    return set_status(f, left, right, "rejected")
 
 
 def unmerge(frames: dict[str, pd.DataFrame], source: str) -> dict[str, pd.DataFrame]:
@@ -174,7 +174,8 @@ def _record_name(frames: dict, source: str) -> str:
     return hit.iloc[0].strip() if len(hit) else source
 
 
-def _set_status(frames: dict, left: str, right: str, status: str) -> dict:
+def set_status(frames: dict, left: str, right: str, status: str) -> dict:
+    """The snapshot frames with the suggestion of this pair (either order) given ``status``."""
     s = frames["merge_suggestions"]
     key = pair_key(left, right)
     keys = [pair_key(a, b) for a, b in zip(s["left_org_id"].tolist(), s["right_org_id"].tolist())]
