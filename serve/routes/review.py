@@ -1,4 +1,4 @@
-"""The review pages and their JSON API (login, queue, decisions, undo, unmerge)."""
+"""The review pages and ``/api/review/…`` (login, queue, decisions, undo, unmerge)."""
 from __future__ import annotations
 
 import hmac
@@ -14,6 +14,7 @@ from core.store import DecisionConflict, Store
 from serve import review
 from serve.auth import check_password, csrf_token, current_user, require_user
 from serve.desk import Desk
+from serve.routes import TEMPLATES
 
 SIDE = ["name", "category", "region_path", "parent", "children", "activities", "certified", "canonical"]
 
@@ -42,13 +43,13 @@ def _not_found(e: LookupError) -> Exception:
     return e if isinstance(e, KeyError) else HTTPException(404, str(e))
 
 
-def review_router(store: Store, templates, on_publish) -> APIRouter:
+def review_router(store: Store, desk: Desk, on_publish) -> APIRouter:
+    """The routes of the review desk; ``on_publish`` is called after every decision that republished."""
     router = APIRouter()
-    desk = Desk(store)
 
     @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_page(request: Request, error: str = ""):
-        return templates.TemplateResponse(request, "login.html", {"csrf": csrf_token(request), "error": error})
+        return TEMPLATES.TemplateResponse(request, "login.html", {"csrf": csrf_token(request), "error": error})
 
     @router.post("/login", include_in_schema=False)
     def login(request: Request, name: str = Form(...), password: str = Form(...), csrf: str = Form(...)):
@@ -56,7 +57,7 @@ def review_router(store: Store, templates, on_publish) -> APIRouter:
             raise HTTPException(403, "CSRF 校验失败：请刷新页面后重试")
         user = store.user(name)
         if user is None or not check_password(user["password_hash"], password):
-            return templates.TemplateResponse(request, "login.html", {"csrf": csrf_token(request),
+            return TEMPLATES.TemplateResponse(request, "login.html", {"csrf": csrf_token(request),
                                                                      "error": "用户名或密码不正确"}, status_code=401)
         request.session["user"] = name
         return RedirectResponse("/review", status_code=303)
@@ -72,7 +73,7 @@ def review_router(store: Store, templates, on_publish) -> APIRouter:
         user = current_user(request, store)
         if user is None:
             return RedirectResponse("/login", status_code=303)
-        return templates.TemplateResponse(request, "review.html", {
+        return TEMPLATES.TemplateResponse(request, "review.html", {
             "user": user, "csrf": csrf_token(request), "categories": CATEGORIES, "bands": review.BANDS})
 
     @router.get("/api/review/suggestions", summary="待审核的合并建议（按影响排序，可筛选）")
@@ -132,5 +133,4 @@ def review_router(store: Store, templates, on_publish) -> APIRouter:
         on_publish()
         return result
 
-    router.desk = desk  # the app warms its queue at start-up
     return router
