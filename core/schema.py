@@ -6,6 +6,9 @@ REGISTRY_COLUMNS = ["org_id", "name", "category", "region_code", "region", "pare
 REGISTRY_REQUIRED = ["org_id", "name"]
 ACTIVITY_COLUMNS = ["activity_id", "title", "org_id", "region_code", "host_units", "start_date"]
 ACTIVITY_REQUIRED = ["activity_id", "org_id"]
+# a source id is a plain identifier: letters, digits and _ - . (not leading), at most 64 characters.
+# Anything else (a formula such as =HYPERLINK(…), spaces, invisible characters) is quarantined.
+PLAIN_ID = r"^[0-9A-Za-z][0-9A-Za-z_.\-]{0,63}$"
 
 # Chinese headers of the contract; real exports also carry them with stray spaces or brackets.
 REGISTRY_HEADERS_ZH = {
