@@ -1,6 +1,9 @@
 """The ``orgreg`` command: a thin typer layer over the library (each command a few lines)."""
 from __future__ import annotations
 
+import contextlib
+import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -28,14 +31,18 @@ def nightly(registry: Optional[Path] = typer.Option(None, help="组织库导出�
             activities: Optional[Path] = typer.Option(None, help="活动导出（csv/xlsx），默认使用内置样例"),
             home: Optional[Path] = HOME,
             full: bool = typer.Option(False, "--full", help="全量运行：不复用上次快照中未变的记录和配对得分"),
+            accept_shrink: bool = typer.Option(False, "--accept-shrink",
+                                               help="结果比当前快照明显缩小（如源记录 ID 消失超过 5%）时仍然发布"),
             dask_address: Optional[str] = typer.Option(None, "--dask-address",
                                                        help="在已有的 Dask 集群上运行配对打分，例如 tcp://10.0.0.5:8786")):
     """运行夜间清洗流程：读入 → 校验 → 规范化 → 查重 → 层级重建 → 可见性 → 发布。"""
-    from core.sources import InputRejected
-    from flows.environment import configure_prefect, ensure_prefect_server
+    from core.failures import explain, log_to_file, record_traceback
+    from flows.environment import configure_prefect, ensure_prefect_server, stop_orphaned_servers
 
     settings = _settings(home, registry=registry, activities=activities)
     configure_prefect(settings.home)
+    log = log_to_file(settings.home)  # Prefect's log lines and tracebacks go there, not to the console
+    stop_orphaned_servers(settings.home)  # left by a run that was killed
     address = dask_address or settings.dask_address
     if address:
         console.print(f"Dask 集群：{address}；Prefect 服务器：{ensure_prefect_server(settings.home)}")
@@ -44,15 +51,17 @@ def nightly(registry: Optional[Path] = typer.Option(None, help="组织库导出�
         run_flow = with_dask(address) if address else nightly
         try:
             result = run_flow(registry=str(settings.registry), activities=str(settings.activities),
-                              home=str(settings.home), full=full)
-        except InputRejected as e:
-            err.print(f"[bold red]输入被拒绝[/]：{e}")
-            _print_last_report(settings)
-            raise typer.Exit(2)
-        except Exception as e:  # any other failure: the last snapshot stays live
-            err.print(f"[bold red]运行失败[/]：{type(e).__name__}: {e}")
-            _print_last_report(settings)
-            raise typer.Exit(1)
+                              home=str(settings.home), full=full, accept_shrink=accept_shrink)
+        except Exception as e:  # expected or not, one message; the last snapshot stays live
+            message, code = explain(e, settings.home)
+            title = {2: "输入被拒绝"}.get(code, "运行失败")
+            if type(e).__name__ == "ShrinkHeld":
+                title = "本次运行暂缓发布"
+            record_traceback(settings.home, e) if log is None else logging.getLogger("orgreg").error(
+                "event=cli_failure", exc_info=e)
+            err.print(f"[bold red]{title}[/]：{message}")
+            _print_last_report(settings, log)
+            raise typer.Exit(code)
     _print_summary(result)
 
 
@@ -73,15 +82,37 @@ def schedule(cron: Optional[str] = typer.Option(None, help="cron 表达式（默
     cron, timezone = cron or settings.schedule_cron, timezone or settings.schedule_timezone
     console.print(f"定时：{cron}（{timezone}）；Prefect 界面：{url.removesuffix('/api')}")
     console.print("手动触发一次：[bold]prefect deployment run 'nightly/nightly'[/]；按 Ctrl+C 停止定时。")
-    serve_schedule(settings, cron, timezone)
+    stop_on_signals()
+    try:
+        serve_schedule(settings, cron, timezone)
+    except KeyboardInterrupt:
+        # a run in progress is abandoned safely: nothing half-published stays live, and the next start
+        # marks it failed and takes its parent changes back
+        err.print("定时已停止。")
 
 
-def _print_last_report(settings) -> None:
+def stop_on_signals() -> None:
+    """SIGTERM (systemd, docker stop) stops the command the way Ctrl+C does, instead of killing it
+    (Prefect's runner takes SIGTERM over once it serves, and stops the same way)."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _print_last_report(settings, log: Path | None = None) -> None:
     from core.store import open_store
 
-    runs = open_store(settings).recent_runs(1)
+    try:
+        runs = open_store(settings).recent_runs(1)
+    except Exception:  # the database itself is what failed: the message above says so
+        runs = []
     if runs and runs[0]["report_dir"]:
-        err.print(f"报告：{Path(runs[0]['report_dir']) / 'report.html'}")
+        folder = Path(runs[0]["report_dir"])
+        err.print(f"报告：{folder / 'report.html'}" + ("（完整错误信息：error.txt）" if (folder / "error.txt").exists() else ""))
+    if log is not None:
+        err.print(f"日志：{log}")
     err.print("上一次发布的快照仍在提供服务。")
 
 
@@ -127,7 +158,8 @@ def status(home: Optional[Path] = HOME, limit: int = typer.Option(10, help="显�
     table = Table(title="最近的运行")
     for col in ("运行", "开始（UTC）", "状态", "快照", "说明"):
         table.add_column(col)
-    names = {"succeeded": "成功", "failed": "失败", "rejected": "输入被拒绝", "running": "运行中/中断"}
+    names = {"succeeded": "成功", "failed": "失败", "rejected": "输入被拒绝", "held": "暂缓发布（结果缩小）",
+             "running": "运行中/中断"}
     for r in store.recent_runs(limit):
         table.add_row(str(r["id"]), f"{r['started_at']:%Y-%m-%d %H:%M:%S}", names.get(r["status"], r["status"]),
                       f"v{r['snapshot_version']}" if r["snapshot_version"] else "", (r["error"] or "")[:60])
@@ -160,8 +192,29 @@ def serve(home: Optional[Path] = HOME, host: Optional[str] = typer.Option(None, 
 
     settings = _settings(home)
     console.print(f"服务地址：http://{host or settings.serve_host}:{port or settings.serve_port}/ （接口文档 /docs）")
-    uvicorn.run(create_app(settings), host=host or settings.serve_host, port=port or settings.serve_port,
-                log_level="info", access_log=settings.serve_access_log)
+    config = uvicorn.Config(create_app(settings), host=host or settings.serve_host,
+                            port=port or settings.serve_port, log_level="info", access_log=settings.serve_access_log)
+    _uvicorn_server()(config).run()
+    console.print("查询服务已停止。")
+
+
+def _uvicorn_server():
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """uvicorn, ending with exit 0 after its graceful shutdown on SIGTERM or SIGINT.
+
+        uvicorn re-raises the signal once it has shut down, so the process would end as killed by
+        SIGTERM (-15); service managers and containers expect a clean exit after a clean stop.
+        """
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self.handle_exit)
+            yield
+
+    return QuietServer
 
 
 user_app = typer.Typer(help="审核账号：添加用户、生成 API 令牌。", no_args_is_help=True)
@@ -294,7 +347,23 @@ def review_unmerge(org_id: str, user: str = typer.Option(..., "--user"), home: O
 
 
 def main() -> None:
-    app()
+    """The command; an expected failure anywhere (locked or read-only database, full disk) ends in one
+    Chinese message and exit 1, its traceback in the log file."""
+    from core.failures import explain, record_traceback
+
+    try:
+        app()
+    except Exception as e:
+        argv = sys.argv[1:]
+        given = argv[argv.index("--home") + 1] if "--home" in argv[:-1] else None
+        try:
+            home = _settings(Path(given) if given else None).home
+        except Exception:
+            home = None
+        message, code = explain(e, home)
+        saved = record_traceback(home, e)
+        err.print(f"[bold red]出错了[/]：{message}" + (f"\n完整错误信息：{saved}" if saved else ""))
+        sys.exit(code)
 
 
 if __name__ == "__main__":

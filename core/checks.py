@@ -94,7 +94,7 @@ def _date_ok(values: pd.Series) -> pd.Series:
 def require_columns(table: RawTable, required: list[str], kind_zh: str) -> None:
     missing = [c for c in required if c not in table.frame.columns]
     if missing:
-        found = "、".join(c for c in table.frame.columns if c != "_row")
+        found = "、".join(c for c in table.frame.columns if c not in ("_row", "_sheet") and c not in table.absent)
         raise InputRejected(f"{table.path}: {kind_zh}缺少必需的列 {', '.join(missing)}（现有列：{found}）。"
                             "请用合同中的英文或中文表头（如 org_id 或 组织ID）导出后重试。")
 

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     max_block_size: int = Field(100, description="blocks larger than this are split by a finer key before pairing")
     keep_snapshots: int = Field(5, description="published snapshot versions kept on disk (rollback needs at least 2)")
     quarantine_max_share: float = Field(0.5, description="reject the run when more than this share of rows is quarantined")
+    guard_ids_gone: float = Field(0.05, description="hold a nightly back when more than this share of the live snapshot's source ids is missing")
+    guard_units_lost: float = Field(0.05, description="hold a nightly back when it has this share fewer canonical units than the live snapshot")
+    guard_activities_unlinked: float = Field(0.05, description="hold a nightly back when more than this share of activities lost the unit they had")
+    guard_quarantine_rise: float = Field(0.05, description="hold a nightly back when the share of quarantined registry rows rose by more than this")
 
     serve_host: str = Field("127.0.0.1", description="address `orgreg serve` binds to")
     serve_port: int = Field(8000, description="port `orgreg serve` binds to")
@@ -54,6 +58,13 @@ class Settings(BaseSettings):
         if toml.exists():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
+
+    @property
+    def shrink_limits(self) -> dict[str, float]:
+        """The write-audit-publish thresholds by figure (``core.guards.Shrink``)."""
+        return {"ids_gone": self.guard_ids_gone, "units_lost": self.guard_units_lost,
+                "activities_unlinked": self.guard_activities_unlinked,
+                "quarantine_rise": self.guard_quarantine_rise}
 
     @property
     def db_url(self) -> str:

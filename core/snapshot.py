@@ -60,7 +60,8 @@ def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, 
 
 
 def write_export(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
-    """The four contract files, column for column, UTF-8 with header."""
+    """The four contract files, column for column, UTF-8 with header, values as they are: they are
+    machine-readable (files for people go through ``core.spreadsheet``)."""
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
     for filename, columns in EXPORT_COLUMNS.items():

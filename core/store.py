@@ -77,8 +77,8 @@ class Snapshot:
     path: Path
     counts: dict
 
-    def frame(self, name: str) -> pd.DataFrame:
-        return pd.read_parquet(self.path / f"{name}.parquet")
+    def frame(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        return pd.read_parquet(self.path / f"{name}.parquet", columns=columns)
 
     def has(self, name: str) -> bool:
         return (self.path / f"{name}.parquet").exists()
@@ -109,6 +109,18 @@ class Store:
                                               snapshot_version=snapshot_version).items() if v is not None})
         with self.engine.begin() as c:
             c.execute(update(runs).where(runs.c.id == run_id).values(**values))
+
+    def abandon_dead_runs(self, alive) -> list[int]:
+        """Runs still marked running whose process is gone (``alive(inputs)`` is False: killed, power cut)
+        are marked failed and their parent changes taken back; their ids."""
+        with self.engine.begin() as c:
+            stale = [r for r in c.execute(select(runs.c.id, runs.c.inputs).where(runs.c.status == "running"))
+                     if not alive(r.inputs or {})]
+            for r in stale:
+                c.execute(update(runs).where(runs.c.id == r.id).values(
+                    status="failed", finished_at=now(), error="运行中断：进程已不存在（被强制结束或机器重启），未发布任何结果"))
+                c.execute(parent_changes.delete().where(parent_changes.c.run_id == r.id))
+        return [r.id for r in stale]
 
     def record_inputs(self, run_id: int, inputs: dict) -> None:
         """What the run read: paths, sha256 checksums, encodings and row counts."""

@@ -18,6 +18,69 @@ def configure_prefect(home: Path) -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def process_alive(inputs: dict) -> bool:
+    """Whether the run that recorded ``inputs`` (its ``pid`` and ``host``) still has a process here."""
+    import socket
+
+    pid, host = inputs.get("pid"), inputs.get("host")
+    if not pid or (host and host != socket.gethostname()):
+        return True  # not ours to judge: another machine's run, or one from before pids were kept
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z")  # a zombie is gone
+
+
+def _environ(pid: str) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+
+
+def _exe(pid: str) -> str:
+    try:
+        return os.path.realpath(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
+
+
+def stop_orphaned_servers(home: Path) -> list[int]:
+    """Stop temporary Prefect servers of this state directory whose starting process is gone.
+
+    Prefect starts its temporary server as a child process and stops it at exit; a run killed with -9
+    never gets there and the server keeps running for ever. It is recognised by its environment (the
+    ephemeral marker and this home's PREFECT_HOME) and a parent that is no longer the Python that started
+    it (once that dies the server is handed to init or a container's init).
+    Linux only (``/proc``); elsewhere nothing is stopped.
+    """
+    import signal
+
+    prefect_home = str((Path(home) / "prefect").resolve())
+    stopped = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        env = _environ(entry.name)
+        if env.get("PREFECT__SERVER_EPHEMERAL") != "1" or env.get("PREFECT_HOME") != prefect_home:
+            continue
+        try:
+            ppid = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[-1].split()[1]
+        except OSError:
+            continue
+        if _exe(ppid) == _exe(entry.name):
+            continue  # started by a Python of this installation that is still running: its run is alive
+        try:
+            os.kill(int(entry.name), signal.SIGTERM)
+            stopped.append(int(entry.name))
+        except OSError:
+            pass
+    return stopped
+
+
 def ensure_prefect_server(home: Path, port: int = 4200, timeout: int = 90) -> str:
     """A real Prefect server's API URL: the configured one if it answers, else one started for the user.
 

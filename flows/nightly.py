@@ -2,6 +2,8 @@
 visibility → validation of the result → publish, then the report."""
 from __future__ import annotations
 
+import os
+import socket
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -12,12 +14,15 @@ from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 
 from core.config import load_settings
+from core.guards import Shrink, ShrinkHeld, measure_shrink, shrink_message
 from core.quality import ValidationOutcome
 from core.records import pipeline_fingerprint
 from core.snapshot import snapshot_frames
 from core.sources import InputRejected
+from core.spreadsheet import write_for_people
 from core.store import open_store
 from flows import tasks
+from flows.environment import process_alive
 from flows.publishing import input_summary, publish_artifacts, write_run_report
 
 
@@ -35,7 +40,7 @@ def resident_mb() -> tuple[float, float]:
 
 def _record_parent_changes(store, run_id: int, changes: pd.DataFrame, run_dir) -> None:
     store.record_parent_changes(run_id, changes)
-    changes.to_csv(run_dir / "parent_changes.csv", index=False, encoding="utf-8-sig")
+    write_for_people(changes, run_dir / "parent_changes.csv")
 
 
 class SnapshotRejected(Exception):
@@ -77,14 +82,29 @@ def with_dask(address: str):
     return nightly.with_options(task_runner=DaskTaskRunner(address=address))
 
 
+def shrink_against(live, id_map: pd.DataFrame, orgs: pd.DataFrame, visibility: pd.DataFrame,
+                   quarantined: float) -> Shrink:
+    """This result's shrink against the live snapshot ``live`` (write-audit-publish)."""
+    counts = live.counts or {}
+    live_quarantined = counts.get("registry_quarantined", 0) / max(counts.get("registry_rows", 0), 1)
+    return measure_shrink(live.frame("id_map", ["source_org_id"])["source_org_id"], id_map["source_org_id"],
+                          len(live.frame("organizations", ["org_id"])), len(orgs),
+                          live.frame("activity_visibility", ["activity_id", "canonical_org_id"]), visibility,
+                          live_quarantined, quarantined)
+
+
 @flow(name="nightly", log_prints=False)
 def nightly(registry: str | None = None, activities: str | None = None, home: str | None = None,
-            full: bool = False) -> dict:
+            full: bool = False, accept_shrink: bool = False) -> dict:
     """Run the whole nightly job; returns a summary (run id, status, counts, report path)."""
     settings = load_settings(home=home, registry=registry, activities=activities)
     logger = get_run_logger()
     store = open_store(settings)
-    inputs = {"registry": str(settings.registry), "activities": str(settings.activities)}
+    for dead in store.abandon_dead_runs(process_alive):  # killed earlier: marked failed, changes taken back
+        (settings.runs_dir / f"{dead:05d}" / "parent_changes.csv").unlink(missing_ok=True)
+        logger.warning("event=run_abandoned run_id=%s", dead)
+    inputs = {"registry": str(settings.registry), "activities": str(settings.activities),
+              "pid": os.getpid(), "host": socket.gethostname()}
     run_id = store.start_run(inputs, full=full)
     run_dir = settings.runs_dir / f"{run_id:05d}"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -170,6 +190,11 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             report["validations"].append(outcome)
             if not outcome.success:
                 raise SnapshotRejected("重建的快照未通过校验：" + "、".join(outcome.failed))
+            if live is not None:  # write-audit-publish: a result much smaller than the live one is held back
+                shrink = shrink_against(live, res.id_map, orgs, visibility, n_reg_q / max(n_raw_reg, 1))
+                report["shrink"] = vars(shrink)
+                if shrink.over(settings.shrink_limits) and not accept_shrink:
+                    raise ShrinkHeld(shrink_message(shrink, settings.shrink_limits))
         frames = snapshot_frames(records, acts, res, orgs, changes, visibility, gains, roll, decisions)
         frames["blocking_keys"] = keys  # what the next incremental run blocks against
         frames["meta"] = pd.DataFrame([{"pipeline": PIPELINE, "incremental": reuse}])
@@ -207,14 +232,17 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
                 (run_dir / "parent_changes.csv").unlink(missing_ok=True)
             except Exception:  # must not hide the original failure
                 logger.exception("event=parent_changes_not_taken_back run_id=%s", run_id)
-        status = "rejected" if isinstance(e, InputRejected) else "failed"
+        status = "rejected" if isinstance(e, InputRejected) else "held" if isinstance(e, ShrinkHeld) else "failed"
         message = str(e) or type(e).__name__
         report.update(status=status, error=message)
-        (run_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        try:
+        try:  # a full disk or a read-only home must not hide the original failure
+            (run_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
             path = write_run_report(run_dir, report)
-        except Exception:  # the report must never hide the original failure
+        except Exception:
             path = run_dir / "error.txt"
-        store.finish_run(run_id, status, error=message, timings=timings, report_dir=str(run_dir))
+        try:
+            store.finish_run(run_id, status, error=message, timings=timings, report_dir=str(run_dir))
+        except Exception:  # a locked database: the run is marked failed at the next start instead
+            logger.exception("event=run_not_recorded run_id=%s", run_id)
         logger.error("event=run_end run_id=%s status=%s report=%s error=%s", run_id, status, path, message)
         raise

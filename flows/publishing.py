@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.guards import LABELS
 from core.regions import default_regions
 from core.report import plot_cluster_sizes, plot_scores, plot_visibility, render_report
 
@@ -72,6 +73,8 @@ def write_run_report(run_dir: Path, report: dict) -> Path:
                        if g["province_code"] in regions.by_code else "")
                   for g in gains.to_dict("records")] if gains is not None else [],
         "parent_changes_path": "parent_changes.csv" if (run_dir / "parent_changes.csv").exists() else "",
+        "shrink": [{"label": LABELS[k], "value": v, "limit": settings.shrink_limits[k],
+                    "over": v > settings.shrink_limits[k]} for k, v in (report.get("shrink") or {}).items()],
     }
     return render_report(run_dir, context)
 

@@ -13,6 +13,7 @@ from core.quality import validate_raw_activities, validate_raw_registry, validat
 from core.records import prepare_activities, prepare_changed, previous_positions
 from core.regions import default_regions
 from core.sources import RawTable, read_table
+from core.spreadsheet import write_for_people
 from dedupe.scoring import ScoringChunk, score_chunk, split_for_scoring
 from dedupe.incremental import candidate_pairs
 from dedupe.typos import correct_common_heads
@@ -41,8 +42,7 @@ def check_export(raw: RawTable, kind: str) -> Checked:
 def write_quarantine(registry: Checked, activities: Checked, run_dir: Path) -> Path:
     path = run_dir / "quarantine.csv"
     frames = [registry.quarantine.assign(file="registry"), activities.quarantine.assign(file="activities")]
-    pd.concat(frames, ignore_index=True).to_csv(path, index=False, encoding="utf-8-sig")
-    return path
+    return write_for_people(pd.concat(frames, ignore_index=True), path)
 
 
 @frame_task

@@ -1,10 +1,13 @@
 """Blocking only the changed records must give exactly the candidate pairs of blocking them all, and
 reuse every last-run score that still holds, with the pair it belongs to."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from core.checks import check_registry
+from core.sources import RawTable
 from core.records import prepare_changed, previous_positions
 from dedupe.blocking import blocked_pairs
 from dedupe.incremental import candidate_pairs, fresh_records, incremental_pairs, previous_rows
@@ -14,7 +17,7 @@ from tests.test_incremental_hierarchy import _edits
 
 def _prepared(raw: pd.DataFrame, regions, previous=None):
     raw = raw.assign(_row=np.arange(1, len(raw) + 1))
-    table = type("T", (), {"frame": raw, "path": "r", "unparsable": []})()
+    table = RawTable(raw, Path("r"), "utf-8", "", [])
     return prepare_changed(check_registry(table, regions).clean, regions, previous)
 
 

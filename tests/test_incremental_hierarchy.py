@@ -1,9 +1,12 @@
 """An incremental hierarchy rebuild must equal a full one, whatever changed in between."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from core.checks import check_registry
+from core.sources import RawTable
 from core.records import fingerprints, prepare_changed
 from dedupe.resolve import resolve_duplicates
 from hierarchy.incremental import organization_inputs, rebuild_organizations
@@ -11,7 +14,7 @@ from hierarchy.incremental import organization_inputs, rebuild_organizations
 
 def _resolved(raw: pd.DataFrame, regions):
     raw = raw.assign(_row=np.arange(1, len(raw) + 1))
-    records, _ = prepare_changed(check_registry(type("T", (), {"frame": raw, "path": "r", "unparsable": []})(),
+    records, _ = prepare_changed(check_registry(RawTable(raw, Path("r"), "utf-8", "", []),
                                                 regions).clean, regions, None)
     return records, resolve_duplicates(records, auto_threshold=0.92, review_threshold=0.7).id_map
 

@@ -90,3 +90,23 @@ def test_control_bidi_and_zero_width_characters_are_removed_from_names(tmp_path)
     table = read_table(write(tmp_path, pd.DataFrame(rows)), "registry")
     assert table.frame["name"].tolist() == ["广州市科学技术协会", "广东省科学技术协会"]
     assert table.frame["region"].tolist() == ["广东省广州市", ""]
+
+
+def test_a_formula_looking_name_is_neutralised_for_people_but_not_in_the_contract(tmp_path):
+    from core.snapshot import write_export
+    from core.spreadsheet import write_for_people
+
+    name = '=HYPERLINK("http://evil.example","x")'
+    orgs = pd.DataFrame([{"org_id": "1", "name": name, "category": "其他", "region_code": "440100", "parent_id": "",
+                          "province_code": "440000", "aliases": "+SUM(1,1)|@SUM(A1)"}])
+    frames = {"organizations": orgs,
+              "id_map": pd.DataFrame([{"source_org_id": "1", "canonical_org_id": "1", "how": "same"}]),
+              "merge_suggestions": pd.DataFrame(columns=["left_org_id", "right_org_id", "score", "status"]),
+              "activity_visibility": pd.DataFrame(columns=["activity_id", "canonical_org_id", "province_code"])}
+    write_export(frames, tmp_path / "export")
+    contract = pd.read_csv(tmp_path / "export" / "organizations.csv", dtype=str, keep_default_na=False)
+    assert contract["name"].tolist() == [name] and contract["aliases"].tolist() == ["+SUM(1,1)|@SUM(A1)"]
+    people = pd.read_csv(write_for_people(orgs, tmp_path / "people.csv"), dtype=str, keep_default_na=False,
+                         encoding="utf-8-sig")
+    assert people["name"].tolist() == ["'" + name] and people["aliases"].tolist() == ["'+SUM(1,1)|@SUM(A1)"]
+    assert people["org_id"].tolist() == ["1"]
