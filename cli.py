@@ -217,10 +217,15 @@ def _uvicorn_server():
     return QuietServer
 
 
+def _review_app():
+    from serve.terminal import review_app  # typer commands over the review desk, with its login
+
+    return review_app
+
+
 user_app = typer.Typer(help="审核账号：添加用户、生成 API 令牌。", no_args_is_help=True)
-review_app = typer.Typer(help="在终端审核合并建议（与网页相同的规则和审计记录）。", no_args_is_help=True)
 app.add_typer(user_app, name="user")
-app.add_typer(review_app, name="review")
+app.add_typer(_review_app(), name="review")
 
 
 @user_app.command("add")
@@ -252,98 +257,6 @@ def user_token(name: str, home: Optional[Path] = HOME):
     except ValueError as e:
         err.print(str(e))
         raise typer.Exit(2)
-
-
-def _desk(home):
-    from core.store import open_store
-    from serve.desk import Desk
-
-    return Desk(open_store(_settings(home)))
-
-
-@review_app.command("list")
-def review_list(province: Optional[str] = None, category: Optional[str] = None,
-                band: Optional[str] = typer.Option(None, help="high / mid / low"), limit: int = 20,
-                home: Optional[Path] = HOME):
-    """列出待审核的合并建议（按影响排序）。"""
-    from serve.review import filter_queue
-
-    queue = filter_queue(_desk(home).queue(), province, category, band)
-    table = Table(title=f"待审核 {len(queue)} 条")
-    for col in ("ID", "得分", "左", "右", "活动"):
-        table.add_column(col)
-    for r in queue.head(limit).itertuples():
-        table.add_row(r.id, f"{r.score:.2f}", f"{r.left_name}（{r.left_region_path}）",
-                      f"{r.right_name}（{r.right_region_path}）", str(r.activities))
-    console.print(table)
-
-
-@review_app.command("show")
-def review_show(suggestion: str, home: Optional[Path] = HOME):
-    """显示一条建议的两条记录和匹配说明。"""
-    queue = _desk(home).queue()
-    hit = queue[queue["id"] == suggestion]
-    if hit.empty:
-        err.print(f"没有待审核的建议 {suggestion}")
-        raise typer.Exit(1)
-    r = hit.iloc[0]
-    for side in ("left", "right"):
-        console.print(f"[bold]{r[f'{side}_name']}[/] ID {r[f'{side}_org_id']} · {r[f'{side}_category']} · "
-                      f"{r[f'{side}_region_path']} · 上级 {r[f'{side}_parent'] or '无'} · 活动 {r[f'{side}_activities']}"
-                      + (" · 已认证" if r[f"{side}_certified"] else ""))
-    console.print(r["explanation"])
-
-
-def _decide(suggestion, decision, user, survivor, home):
-    from core.store import DecisionConflict
-
-    try:
-        result = _desk(home).decide(suggestion, decision, user, survivor)
-    except DecisionConflict as e:
-        err.print(str(e))
-        raise typer.Exit(3)
-    except (LookupError, ValueError) as e:
-        err.print(str(e))
-        raise typer.Exit(1)
-    console.print(f"已{'接受' if decision == 'accept' else '拒绝'} {suggestion}，发布快照 v{result['snapshot_version']}")
-
-
-@review_app.command("accept")
-def review_accept(suggestion: str, user: str = typer.Option(..., "--user", help="审核人（记入审计日志）"),
-                  survivor: Optional[str] = typer.Option(None, help="保留的单位 ID（默认按保留规则）"),
-                  home: Optional[Path] = HOME):
-    """接受合并。"""
-    _decide(suggestion, "accept", user, survivor, home)
-
-
-@review_app.command("reject")
-def review_reject(suggestion: str, user: str = typer.Option(..., "--user", help="审核人（记入审计日志）"),
-                  home: Optional[Path] = HOME):
-    """拒绝合并：这一对以后不会再被建议或合并。"""
-    _decide(suggestion, "reject", user, None, home)
-
-
-@review_app.command("undo")
-def review_undo(user: str = typer.Option(..., "--user", help="撤销这个审核人的上一个决定"),
-                home: Optional[Path] = HOME):
-    """撤销上一个决定。"""
-    try:
-        result = _desk(home).undo(user)
-    except LookupError as e:
-        err.print(str(e))
-        raise typer.Exit(1)
-    console.print(f"已撤销决定 {result['undone']}（{result['id']}），发布快照 v{result['snapshot_version']}")
-
-
-@review_app.command("unmerge")
-def review_unmerge(org_id: str, user: str = typer.Option(..., "--user"), home: Optional[Path] = HOME):
-    """把一条记录从它被合并进的单位中拆出来（自动或人工合并均可），以后不再合并。"""
-    try:
-        result = _desk(home).unmerge(org_id, user)
-    except LookupError as e:
-        err.print(str(e))
-        raise typer.Exit(1)
-    console.print(f"已把 {org_id} 从 {result['from']} 中拆出，发布快照 v{result['snapshot_version']}")
 
 
 def main() -> None:

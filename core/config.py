@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     serve_access_log: bool = Field(False, description="log every request of `orgreg serve` (costs throughput)")
     suggest_max_limit: int = Field(50, description="largest `limit` accepted by /api/suggest")
     session_secret: str = Field("", description="secret signing login sessions; empty means one generated and kept in the state directory")
+    token: str = Field("", description="API token `orgreg review` signs in with (else `--token`, or `--user` and a password)")
 
     schedule_cron: str = Field("0 2 * * *", description="cron of the nightly schedule (`orgreg schedule`)")
     schedule_timezone: str = Field("Asia/Shanghai", description="timezone of the nightly schedule")

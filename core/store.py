@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
-                        create_engine, func, insert, select, update)
+                        cast, create_engine, func, insert, select, update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 
@@ -274,10 +274,29 @@ class Store:
                             .order_by(decisions.c.id.desc()).limit(1)).mappings().first()
         return dict(row) if row else None
 
-    def audit_entries(self, limit: int = 100) -> list[dict]:
+    def audit_entries(self, limit: int = 100, offset: int = 0, **filters) -> list[dict]:
+        """Audit rows, newest first; ``filters`` as ``audit_count`` takes them."""
         with self.engine.connect() as c:
-            rows = c.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)).mappings().all()
+            rows = c.execute(_audit_where(select(audit_log), **filters).order_by(audit_log.c.id.desc())
+                             .limit(limit).offset(offset)).mappings().all()
         return [dict(r) for r in rows]
+
+    def audit_count(self, **filters) -> int:
+        """How many audit rows match: ``user``, ``action`` (a prefix such as ``review:``), ``since`` /
+        ``until`` (datetimes), ``mentions`` (an id anywhere in the detail)."""
+        with self.engine.connect() as c:
+            return int(c.execute(_audit_where(select(func.count()).select_from(audit_log), **filters)).scalar())
+
+    def last_batch(self, user: str) -> dict | None:
+        """The user's latest review batch (``review:*`` audit row) not undone yet."""
+        with self.engine.connect() as c:
+            undone = {r.detail.get("batch") for r in c.execute(select(audit_log.c.detail).where(
+                audit_log.c.user == user, audit_log.c.action == "undo"))}
+            for row in c.execute(select(audit_log).where(audit_log.c.user == user, audit_log.c.action.like("review:%"))
+                                 .order_by(audit_log.c.id.desc())).mappings():
+                if row["detail"].get("batch") not in undone:
+                    return dict(row)
+        return None
 
     # ------------------------------------------------------------------ users
     def add_user(self, name: str, role: str, password_hash: str) -> None:
@@ -307,6 +326,21 @@ class DecisionConflict(Exception):
         who = self.existing.get("user", "另一位审核人")
         what = {"match": "接受合并", "distinct": "拒绝合并"}.get(self.existing.get("decision"), "处理")
         super().__init__(f"这一对已由 {who} {what}，未覆盖其决定；请刷新后继续。")
+
+
+def _audit_where(query, user: str | None = None, action: str | None = None, since: datetime | None = None,
+                 until: datetime | None = None, mentions: str | None = None):
+    if user:
+        query = query.where(audit_log.c.user == user)
+    if action:
+        query = query.where(audit_log.c.action.like(action.replace("%", "") + "%"))
+    if since:
+        query = query.where(audit_log.c.at >= since)
+    if until:
+        query = query.where(audit_log.c.at < until)
+    if mentions:
+        query = query.where(cast(audit_log.c.detail, Text).like(f'%"{mentions.replace("%", "")}"%'))
+    return query
 
 
 def pair_key(a: str, b: str) -> str:

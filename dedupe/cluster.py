@@ -12,6 +12,8 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from dedupe.compare import HeadPlaces, compare_records
+
 
 class _Clusters:
     def __init__(self, n: int):
@@ -209,3 +211,34 @@ def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, r
         sugg = sugg.sort_values(["score", "rid_l", "rid_r"], ascending=[False, True, True]).drop_duplicates(["lo", "hi"])
         sugg = sugg[["rid_l", "rid_r", "score"]].reset_index(drop=True)
     return roots, edges, sugg
+
+
+def group_conflicts(members: pd.DataFrame, rejected: set[frozenset] = frozenset()) -> list[dict]:
+    """Why the prepared records ``members`` may not all become one unit: every pair the nightly
+    clustering would refuse to join (scored distinct, rejected by a person, exclusive places), and
+    two certified records (two units the registry vouches for). Empty when they may.
+
+    >>> rows = [{"org_id": o, "region_best": c, "prefecture_best": c[:4] + "00", "province_best": c[:2] + "0000",
+    ...          "certified": False} for o, c in (("a", "440105"), ("b", "440100"), ("c", "330106"))]
+    >>> [(x["a"], x["b"], x["kind"]) for x in group_conflicts(pd.DataFrame(rows))]
+    [('a', 'c', 'places'), ('b', 'c', 'places')]
+    """
+    rows = members.to_dict("records")
+    where = _Places(*(members[c].to_numpy() for c in ("region_best", "prefecture_best", "province_best")))
+    scored = "name_head" in members.columns
+    heads = HeadPlaces(members) if scored else None
+    found = []
+    for i, left in enumerate(rows):
+        for j in range(i + 1, len(rows)):
+            right = rows[j]
+            a, b = str(left["org_id"]), str(right["org_id"])
+            if frozenset((a, b)) in rejected:
+                found.append({"a": a, "b": b, "kind": "rejected", "reason": "这两条记录已被审核人判定为不同单位"})
+            elif where.conflict(i, j):
+                found.append({"a": a, "b": b, "kind": "places", "reason": "两者地区互斥（不同地区的单位不能合并）"})
+            elif scored and compare_records(left, right, heads).score <= 0.0:
+                found.append({"a": a, "b": b, "kind": "distinct",
+                              "reason": f"匹配规则判定为不同单位：{compare_records(left, right, heads).note}"})
+            elif bool(left["certified"]) and bool(right["certified"]):
+                found.append({"a": a, "b": b, "kind": "certified", "reason": "两者都是已认证单位"})
+    return found

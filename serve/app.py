@@ -8,16 +8,14 @@ from __future__ import annotations
 import threading
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from core.config import Settings, load_settings
 from core.store import Store, open_store
 from serve.auth import session_secret
 from serve.desk import Desk
+from serve.errors import install_error_answers
 from serve.fastpath import SuggestFastPath
 from serve.lookup import MAX_QUERY
 from serve.routes.admin import admin_router
@@ -59,14 +57,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.session_secret, settings.home),
                        same_site="strict", https_only=False, max_age=12 * 3600)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError):
-        problems = "；".join(f"{'.'.join(str(x) for x in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
-        return JSONResponse({"detail": f"请求参数不正确：{problems}"}, status_code=422)
+    install_error_answers(app)
 
     # well-formed autocomplete requests are answered in front of FastAPI's routing (the form's hot path)
     app.add_middleware(SuggestFastPath, answer=suggest_answer(holder), max_query=MAX_QUERY,

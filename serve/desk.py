@@ -1,19 +1,66 @@
-"""Carrying out reviewers' decisions: record the fact, republish the live snapshot with it applied.
+"""Carrying out reviewers' decisions: check them, record the facts, republish the live snapshot.
 
 Used by the web page, the JSON API and ``orgreg review``; every path goes through ``Desk`` so the
-rules, the conflict check and the audit log are the same everywhere.
+rules (what may be decided, by whom), the conflict checks and the audit log are the same everywhere.
+A merge passes the nightly clustering's own conflict rule (``dedupe.cluster.group_conflicts``).
+Each action is one *batch* in the audit log with the state it changed, so undo puts it back exactly.
 """
 from __future__ import annotations
 
+import re
 import threading
+import uuid
 
 import pandas as pd
 
 from core.regions import default_regions
 from core.store import DecisionConflict, Store, pair_key
+from dedupe.cluster import group_conflicts
+from serve import queue as queues
 from serve import review
 
 EDITED = ("organizations", "id_map", "merge_suggestions", "activity_visibility")
+SUGGESTION_ID = re.compile(r"^([A-Za-z0-9_.:]{1,64})-([A-Za-z0-9_.:]{1,64})$")
+MAX_CLUSTER = 60  # units shown and decided at once; a larger component is cut (said in the answer)
+
+
+class Refused(Exception):
+    """A decision the rules do not allow (409): the reasons say why, in Chinese."""
+
+    def __init__(self, message: str, conflicts: list[dict] | None = None):
+        super().__init__(message)
+        self.conflicts = conflicts or []
+
+
+class NotAllowed(PermissionError):
+    """The account's role may not do this (403)."""
+
+
+def parse_suggestion_id(sid: str) -> tuple[str, str]:
+    """``left-right`` of a suggestion; ValueError (422) when malformed or a record paired with itself.
+
+    >>> parse_suggestion_id("101-202")
+    ('101', '202')
+    """
+    m = SUGGESTION_ID.match(sid or "")
+    if not m or m.group(1) == m.group(2):
+        raise ValueError(f"建议编号格式不正确：{sid}（应为“左ID-右ID”，两个 ID 不同）")
+    return m.group(1), m.group(2)
+
+
+def require_admin(user: dict, what: str) -> None:
+    if user.get("role") != "admin":
+        raise NotAllowed(f"{what}需要管理员权限（当前账号 {user.get('name')} 是审核员）")
+
+
+def _unreached(units: list[str], keep: str, edges: list[dict]) -> list[str]:
+    """One unit of each part of ``units`` that ``edges`` do not connect to ``keep`` (joined through it)."""
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from(units)
+    g.add_edges_from((e["left"], e["right"]) for e in edges)
+    return [min(part) for part in nx.connected_components(g) if keep not in part]
 
 
 class Desk:
@@ -27,6 +74,7 @@ class Desk:
         self._cache: tuple[int, dict, pd.DataFrame | None] | None = None
         self._cache_lock = threading.RLock()  # the start-up warm-up and requests share the cache
 
+    # ------------------------------------------------------------------ reading
     def frames(self) -> tuple[int, dict[str, pd.DataFrame]]:
         snap = self.store.live_snapshot()
         if snap is None:
@@ -40,133 +88,269 @@ class Desk:
     def decided(self) -> set[str]:
         return set(self.store.decisions_frame()["pair_key"])
 
-    def queue(self, frames: dict | None = None) -> pd.DataFrame:
+    def queue(self) -> pd.DataFrame:
+        """Pending suggestions nobody has decided, most impact first."""
         decided = self.decided()
         with self._cache_lock:
             version, current = self.frames()
             if self._cache[2] is None:
-                self._cache = (version, self._cache[1], review.review_queue(current, decided, self.regions))
+                self._cache = (version, self._cache[1], queues.review_queue(current, decided, self.regions))
             queue = self._cache[2]
         return queue[~queue["id"].str.replace("-", "|", regex=False).isin(decided)]
 
-    def _publish(self, frames: dict, counts: dict, note: str):
-        """Republish the four edited frames; the rest are linked from the live snapshot."""
-        live = self.store.live_snapshot()
-        snap = self.store.publish({n: frames[n] for n in EDITED}, None, counts, note=note, unchanged_from=live)
-        old_queue = self._cache[2] if self._cache else None
-        if old_queue is not None:
-            s = frames["merge_suggestions"]
-            still = {review.suggestion_id(a, b) for a, b in
-                     zip(s.loc[s["status"] == "pending", "left_org_id"].tolist(),
-                         s.loc[s["status"] == "pending", "right_org_id"].tolist())}
-            old_queue = old_queue[old_queue["id"].isin(still)]
-        self._cache = (snap.version, dict(frames), old_queue)
-        return snap
-
-    def decide(self, sid: str, decision: str, user: str, survivor: str | None = None) -> dict:
-        """``accept`` or ``reject`` suggestion ``sid``; raises DecisionConflict or LookupError."""
-        left, right = review.split_id(sid)
-        with self._lock:
-            version, frames = self.frames()
-            canon = set(frames["id_map"]["source_org_id"])
-            if left not in canon or right not in canon:
-                raise LookupError(f"没有这条合并建议：{sid}")
-            if decision == "accept":
-                survivor = survivor or review.default_survivor(frames, left, right)
-                if survivor not in canon:
-                    raise LookupError(f"保留的单位 {survivor} 不在这一对里")
-                self.store.decide(left, right, "match", user, survivor, {"suggestion": sid, "snapshot": version})
-                new = review.apply_match(frames, left, right, survivor)
-            elif decision == "reject":
-                self.store.decide(left, right, "distinct", user, None, {"suggestion": sid, "snapshot": version})
-                new = review.apply_distinct(frames, left, right)
-            else:
-                raise ValueError("decision 应为 accept 或 reject")
-            snap = self._publish(new, {"decision": decision, "suggestion": sid}, f"{user}: {decision}")
-        return {"id": sid, "decision": decision, "survivor": survivor, "snapshot_version": snap.version}
-
-    def cluster_of(self, sid: str, frames: dict) -> list[str]:
-        """The pending suggestions connected to ``sid`` through the units they name (a cluster)."""
-        import networkx as nx
-
-        queue = review.review_queue(frames, self.decided(), self.regions)
-        g = nx.Graph()
-        g.add_edges_from((r.left_canonical, r.right_canonical, {"id": r.id}) for r in queue.itertuples())
-        hit = queue[queue["id"] == sid]
+    def cluster(self, sid: str) -> dict:
+        """Every unit that the pending suggestions around ``sid`` would put together, with their
+        records, the suggestions between them and the conflicts the matcher knows of."""
+        parse_suggestion_id(sid)
+        version, frames = self.frames()
+        q = self.queue()
+        hit = q[q["id"] == sid]
         if hit.empty:
-            raise LookupError(f"没有待审核的建议 {sid}")
-        nodes = nx.node_connected_component(g, hit.iloc[0]["left_canonical"])
-        return [d["id"] for _, _, d in g.subgraph(nodes).edges(data=True)]
+            raise LookupError(f"没有待审核的合并建议 {sid}")
+        units, edges = {hit.iloc[0]["left_canonical"]}, hit
+        while len(units) < MAX_CLUSTER:
+            edges = q[q["left_canonical"].isin(units) | q["right_canonical"].isin(units)]
+            grown = units | set(edges["left_canonical"]) | set(edges["right_canonical"])
+            if grown == units:
+                break
+            units = grown
+        cut = len(units) >= MAX_CLUSTER
+        if cut:
+            units = set(sorted(units)[:MAX_CLUSTER]) | {hit.iloc[0]["left_canonical"], hit.iloc[0]["right_canonical"]}
+            edges = edges[edges["left_canonical"].isin(units) & edges["right_canonical"].isin(units)]
+        view = queues.unit_view(frames, self.regions, only=units)
+        idm = frames["id_map"]
+        members = idm[idm["canonical_org_id"].isin(units)]
+        rec = frames["records"].set_index("org_id")
+        survivor = review.default_survivor(frames, sorted(units))
+        out_units = []
+        for u in sorted(units, key=lambda x: (x != survivor, x)):
+            mine = members[members["canonical_org_id"] == u]["source_org_id"].tolist()
+            out_units.append({"org_id": u, **{k: queues.plain(view.at[u, k]) for k in (
+                "name", "category", "region_code", "region_path", "province", "city", "parent", "children",
+                "activities", "certified", "members")},
+                "records": [{"org_id": m, "name": str(rec.at[m, "name"]).strip(), "category": rec.at[m, "category"],
+                             "region_code": rec.at[m, "region_code"], "certified": bool(rec.at[m, "certified"])}
+                            for m in mine]})
+        return {"id": sid, "units": out_units, "survivor": survivor, "cut": cut, "snapshot_version": version,
+                "suggestions": [{"id": r.id, "left": r.left_canonical, "right": r.right_canonical,
+                                 "left_org_id": r.left_org_id, "right_org_id": r.right_org_id,
+                                 "score": float(r.score), "explanation": r.explanation} for r in edges.itertuples()],
+                "conflicts": self.conflicts(frames, [sorted(units)])}
 
-    def decide_cluster(self, sid: str, decision: str, user: str) -> dict:
-        """Accept or reject every pending suggestion of ``sid``'s cluster at once (one republish)."""
+    def conflicts(self, frames: dict, groups: list[list[str]]) -> list[dict]:
+        """The conflicts between records of different units that one of ``groups`` (lists of
+        canonical ids) would put into one unit; each names both units."""
+        units = [u for g in groups for u in g]
+        idm = frames["id_map"]
+        members = idm[idm["canonical_org_id"].isin(units)]
+        unit_of = dict(zip(members["source_org_id"], members["canonical_org_id"]))
+        group_of = {u: i for i, g in enumerate(groups) for u in g}
+        d = self.store.decisions_frame()
+        d = d[(d["decision"] == "distinct") & d["left_org_id"].isin(unit_of) & d["right_org_id"].isin(unit_of)]
+        rejected = {frozenset(p) for p in zip(d["left_org_id"], d["right_org_id"])}
+        rec = frames["records"]
+        found = group_conflicts(rec[rec["org_id"].isin(unit_of)].reset_index(drop=True), rejected)
+        return [dict(c, unit_a=unit_of[c["a"]], unit_b=unit_of[c["b"]]) for c in found
+                if unit_of[c["a"]] != unit_of[c["b"]] and group_of[unit_of[c["a"]]] == group_of[unit_of[c["b"]]]]
+
+    def unit(self, org_id: str) -> dict:
+        """The unit a record belongs to, with every record merged into it and how."""
+        _, frames = self.frames()
+        idm = frames["id_map"]
+        hit = idm[idm["source_org_id"] == org_id]
+        if hit.empty:
+            raise LookupError(f"组织库中没有 ID 为 {org_id} 的记录")
+        canonical = hit["canonical_org_id"].iloc[0]
+        view = queues.unit_view(frames, self.regions, only={canonical})
+        rec = frames["records"].set_index("org_id")
+        members = idm[idm["canonical_org_id"] == canonical]
+        return {"org_id": org_id, "canonical": canonical,
+                "unit": {k: queues.plain(view.at[canonical, k]) for k in view.columns},
+                "records": [{"org_id": m, "how": h, "name": str(rec.at[m, "name"]).strip(),
+                             "category": rec.at[m, "category"], "region_code": rec.at[m, "region_code"],
+                             "certified": bool(rec.at[m, "certified"])}
+                            for m, h in zip(members["source_org_id"], members["how"])]}
+
+    # ------------------------------------------------------------------ deciding
+    def decide(self, sid: str, decision: str, user: dict, survivor: str | None = None) -> dict:
+        """``accept`` or ``reject`` the pending suggestion ``sid``."""
+        left, right = parse_suggestion_id(sid)
+        if decision not in ("accept", "reject"):
+            raise ValueError("decision 应为 accept 或 reject")
         with self._lock:
-            version, frames = self.frames()
-            done = []
-            for one in self.cluster_of(sid, frames):
-                left, right = review.split_id(one)
+            self._pending(sid, left, right)
+            if decision == "reject":
+                return self._batch(user, "reject", [(left, right, "distinct", None)], sid=sid)
+            _, frames = self.frames()
+            canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
+            return self._merge_units(frames, user, [canon[left], canon[right]], survivor, [(left, right)],
+                                     kind="accept", sid=sid)
+
+    def merge(self, org_ids: list[str], user: dict, survivor: str | None = None) -> dict:
+        """A merge a reviewer proposes (“这两个是同一单位”), checked like the nightly clustering."""
+        with self._lock:
+            _, frames = self.frames()
+            canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
+            missing = [o for o in org_ids if o not in canon.index]
+            if missing:
+                raise LookupError(f"组织库中没有 ID 为 {'、'.join(missing)} 的记录")
+            units = list(dict.fromkeys(canon[o] for o in org_ids))
+            if len(units) < 2:
+                raise ValueError("这些记录已经是同一单位，无需合并")
+            pairs = [(org_ids[0], o) for o in org_ids[1:] if canon[o] != canon[org_ids[0]]]
+            return self._merge_units(frames, user, units, survivor, pairs, kind="merge")
+
+    def decide_cluster(self, sid: str, decision: str, user: dict, groups: list[list[str]] | None = None,
+                       survivors: dict[str, str] | None = None) -> dict:
+        """Decide the whole cluster of ``sid``: reject every suggestion in it, or accept it as the given
+        ``groups`` (lists of unit or record ids; default: one group) — suggestions inside a group are
+        accepted, between groups rejected. Refused, with nothing changed, when a group holds a conflict."""
+        with self._lock:
+            view = self.cluster(sid)
+            units = [u["org_id"] for u in view["units"]]
+            _, frames = self.frames()
+            canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
+            if decision == "reject":
+                facts = [(s["left_org_id"], s["right_org_id"], "distinct", None) for s in view["suggestions"]]
+                return self._batch(user, "cluster-reject", facts, sid=sid)
+            if decision != "accept":
+                raise ValueError("decision 应为 accept 或 reject")
+            groups = groups or [units]
+            mapped = [[canon.get(x, x) for x in g] for g in groups]
+            flat = [u for g in mapped for u in g]
+            if sorted(set(flat)) != sorted(units) or len(flat) != len(set(flat)):
+                raise ValueError("分组应恰好包含这一组里的每个单位一次（可以单独成组）")
+            conflicts = self.conflicts(frames, [g for g in mapped if len(g) > 1])
+            if conflicts:
+                raise Refused("这一组里有不能合并的单位，未做任何改动；请把它们分到不同的组：" +
+                              "；".join(f"{c['a']} 与 {c['b']}：{c['reason']}" for c in conflicts[:5]), conflicts)
+            group_of = {u: i for i, g in enumerate(mapped) for u in g}
+            facts, chosen = [], {}
+            for i, g in enumerate(mapped):
+                if len(g) < 2:
+                    continue
+                asked = (survivors or {}).get(str(i))
+                keep = canon.get(asked, asked) if asked else review.default_survivor(frames, g)
+                if keep not in g:
+                    raise ValueError(f"第 {i + 1} 组保留的单位 {asked} 应是该组的单位之一")
+                chosen[i] = keep
+                inside = [s for s in view["suggestions"] if group_of[s["left"]] == group_of[s["right"]] == i]
+                facts += [(s["left_org_id"], s["right_org_id"], "match", keep) for s in inside]
+                facts += [(keep, u, "match", keep) for u in _unreached(g, keep, inside)]
+            for s in view["suggestions"]:
+                if group_of[s["left"]] != group_of[s["right"]]:
+                    facts.append((s["left_org_id"], s["right_org_id"], "distinct", None))
+            return self._batch(user, "cluster-accept", facts, sid=sid,
+                               extra={"groups": mapped, "survivors": list(chosen.values())})
+
+    def undo(self, user: dict) -> dict:
+        """Take back the user's latest batch still in force (call again to go further back)."""
+        with self._lock:
+            batch = self.store.last_batch(user["name"])
+            if batch is None:
+                raise LookupError(f"{user['name']} 没有可撤销的决定")
+            detail = batch["detail"]
+            for did in detail["decisions"]:
                 try:
-                    if decision == "accept":
-                        survivor = review.default_survivor(frames, left, right)
-                        self.store.decide(left, right, "match", user, survivor, {"cluster_of": sid})
-                        frames = review.apply_match(frames, left, right, survivor)
-                    else:
-                        self.store.decide(left, right, "distinct", user, None, {"cluster_of": sid})
-                        frames = review.apply_distinct(frames, left, right)
-                except DecisionConflict:
-                    continue  # decided meanwhile by somebody else: theirs stands
-                done.append(one)
-            snap = self._publish(frames, {"cluster": sid, "decision": decision}, f"{user}: cluster {decision}")
-        return {"ids": done, "decision": decision, "snapshot_version": snap.version}
+                    self.store.withdraw(did, user["name"], action="undo:withdraw")
+                except LookupError:
+                    pass  # already withdrawn (an admin's unmerge took it back meanwhile)
+            _, frames = self.frames()
+            frames = review.restore(frames, detail["before"])
+            snap = self._publish(frames, {"undo": detail["batch"]}, f"{user['name']}: undo",
+                                 set(detail["before"]["id_map"]))
+            self.store.audit(user["name"], "undo", {"batch": detail["batch"], "kind": detail["kind"]})
+        return {"undone": detail["batch"], "kind": detail["kind"], "id": detail.get("sid"),
+                "decisions": detail["decisions"], "snapshot_version": snap.version}
 
-    def undo(self, user: str) -> dict:
-        """Withdraw the user's last decision: the pair is pending again and the merge or split is reverted."""
-        last = self.store.last_decision(user)
-        if last is None:
-            raise LookupError(f"{user} 没有可撤销的决定")
-        with self._lock:
-            self.store.withdraw(last["id"], user)
-            version, frames = self.frames()
-            left, right = last["left_org_id"], last["right_org_id"]
-            if last["decision"] == "match":
-                # split off the side that was merged into the survivor (the next nightly run redoes it exactly)
-                frames = review.unmerge(frames, left if last["survivor"] == right else right)
-            frames = self._set_pending(frames, left, right)
-            self._cache = None  # the pair is pending again: the queue is rebuilt
-            snap = self._publish(frames, {"undo": last["id"]}, f"{user}: undo")
-        return {"undone": last["id"], "id": review.suggestion_id(left, right), "snapshot_version": snap.version}
-
-    def unmerge(self, source: str, user: str) -> dict:
-        """Split ``source`` out of the unit it was merged into, automatically or by a person, for good."""
+    def unmerge(self, source: str, user: dict) -> dict:
+        """Split ``source`` out of the unit it was merged into, automatically or by a person (admins only)."""
+        require_admin(user, "拆分合并")
         with self._lock:
             version, frames = self.frames()
-            idm = dict(zip(frames["id_map"]["source_org_id"], frames["id_map"]["canonical_org_id"]))
-            if source not in idm:
+            idm = frames["id_map"]
+            canon = dict(zip(idm["source_org_id"], idm["canonical_org_id"]))
+            if source not in canon:
                 raise LookupError(f"没有 ID 为 {source} 的记录")
-            survivor = idm[source]
-            if survivor == source and (frames["id_map"]["canonical_org_id"] == source).sum() == 1:
-                raise LookupError(f"{source} 没有与其他记录合并")
-            partner = survivor if survivor != source else frames["id_map"].loc[
-                (frames["id_map"]["canonical_org_id"] == source) & (frames["id_map"]["source_org_id"] != source),
-                "source_org_id"].iloc[0]
+            survivor = canon[source]
+            if survivor == source and (idm["canonical_org_id"] == source).sum() == 1:
+                raise ValueError(f"{source} 没有与其他记录合并，无需拆分")
+            partner = survivor if survivor != source else idm.loc[
+                (idm["canonical_org_id"] == source) & (idm["source_org_id"] != source), "source_org_id"].iloc[0]
             existing = self.store.active_decision(source, partner)
             if existing and existing["decision"] == "match":
-                self.store.withdraw(existing["id"], user, action="unmerge:withdraw-match")
-            self.store.decide(source, partner, "distinct", user, None, {"unmerge": source, "snapshot": version})
-            frames = review.unmerge(frames, source)
-            frames = review.set_status(frames, source, partner, "rejected")
-            snap = self._publish(frames, {"unmerge": source}, f"{user}: unmerge")
-        return {"unmerged": source, "from": survivor, "snapshot_version": snap.version}
+                self.store.withdraw(existing["id"], user["name"], action="unmerge:withdraw-match")
+            result = self._batch(user, "unmerge", [(source, partner, "distinct", None)], frames=frames,
+                                 extra={"unmerge": source, "from": survivor})
+        return dict(result, unmerged=source, **{"from": survivor})
 
-    @staticmethod
-    def _set_pending(frames: dict, left: str, right: str) -> dict:
-        s = frames["merge_suggestions"]
-        key = pair_key(left, right)
-        hit = [pair_key(a, b) == key for a, b in zip(s["left_org_id"].tolist(), s["right_org_id"].tolist())]
-        s = s.copy()
-        s.loc[hit, "status"] = "pending"
-        frames["merge_suggestions"] = s
-        return frames
+    # ------------------------------------------------------------------ inside
+    def _pending(self, sid: str, left: str, right: str) -> None:
+        existing = self.store.active_decision(left, right)
+        if existing:
+            raise DecisionConflict(existing)
+        q = self.queue()
+        if not (q["id"] == sid).any():
+            raise LookupError(f"没有待审核的合并建议 {sid}（只能决定待审核队列里的建议；"
+                              f"要合并两条未被建议的记录，请用“这两个是同一单位”）")
+
+    def _merge_units(self, frames: dict, user: dict, units: list[str], survivor: str | None,
+                     pairs: list[tuple[str, str]], kind: str, sid: str | None = None) -> dict:
+        canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
+        keep = canon.get(survivor, None) if survivor else review.default_survivor(frames, units)
+        if keep not in units:
+            raise ValueError(f"保留的单位 {survivor} 不是要合并的单位之一（可选：{'、'.join(units)}）")
+        conflicts = self.conflicts(frames, [units])
+        if conflicts:
+            raise Refused("不能合并：" + "；".join(f"{c['a']} 与 {c['b']}：{c['reason']}" for c in conflicts[:5]),
+                          conflicts)
+        facts = [(a, b, "match", keep) for a, b in pairs]
+        # units joined by none of the pairs (an explicit merge of three) are joined through the survivor
+        linked = {canon[a] for p in pairs for a in p}
+        facts += [(keep, u, "match", keep) for u in units if u not in linked]
+        return self._batch(user, kind, facts, sid=sid, frames=frames, extra={"survivor": keep})
+
+    def _batch(self, user: dict, kind: str, facts: list[tuple], sid: str | None = None, frames: dict | None = None,
+               extra: dict | None = None) -> dict:
+        """Record ``facts`` (left, right, match/distinct, survivor) as one batch and republish with them."""
+        version, current = self.frames()
+        frames = frames or current
+        canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
+        units = {canon[x] for f in facts for x in f[:2]}
+        before = review.before_state(frames, units, [(a, b) for a, b, *_ in facts])
+        batch, done = uuid.uuid4().hex[:12], []
+        try:
+            for left, right, decision, survivor in facts:
+                done.append(self.store.decide(left, right, decision, user["name"], survivor,
+                                              {"batch": batch, "kind": kind, "suggestion": sid, "snapshot": version}))
+        except DecisionConflict:
+            for did in done:  # all or nothing: somebody decided one of these meanwhile
+                self.store.withdraw(did, user["name"], action="withdraw:conflict")
+            raise
+        for left, right, decision, survivor in facts:
+            frames = review.apply_match(frames, left, right, survivor) if decision == "match" else \
+                review.set_status(review.unmerge(frames, left) if kind == "unmerge" else frames, left, right, "rejected")
+        after = {u: frames["id_map"].loc[frames["id_map"]["source_org_id"] == u, "canonical_org_id"].iloc[0]
+                 for u in sorted(units)}
+        self.store.audit(user["name"], f"review:{kind}", {
+            "batch": batch, "kind": kind, "sid": sid, "decisions": done, "units": sorted(units), "after": after,
+            "before": before, **(extra or {})})
+        snap = self._publish(frames, {"batch": batch, "kind": kind}, f"{user['name']}: {kind}", set(before["id_map"]))
+        return {"id": sid, "batch": batch, "kind": kind, "decisions": done, "decision": kind,
+                "survivor": (extra or {}).get("survivor"), "snapshot_version": snap.version, **(extra or {})}
+
+    def _publish(self, frames: dict, counts: dict, note: str, sources: set[str]):
+        """Republish the four edited frames (the rest are linked from the live snapshot); the kept
+        queue gets the rows of ``sources`` (records whose unit changed) built again."""
+        live = self.store.live_snapshot()
+        snap = self.store.publish({n: frames[n] for n in EDITED}, None, counts, note=note, unchanged_from=live)
+        with self._cache_lock:
+            old_queue = self._cache[2] if self._cache else None
+            if old_queue is not None:
+                old_queue = queues.refreshed(old_queue, frames, sources, self.decided(), self.regions)
+            self._cache = (snap.version, dict(frames), old_queue)
+        return snap
 
 
-__all__ = ["Desk", "DecisionConflict"]
+__all__ = ["Desk", "DecisionConflict", "Refused", "NotAllowed", "parse_suggestion_id", "pair_key"]

@@ -1,84 +1,83 @@
-"""The review queue and what a decision does to the published snapshot (a small republish).
+"""What a decision does to the published snapshot (a small republish), and how it is taken back.
 
 Pure functions over the snapshot frames: the nightly run redoes all of it from the stored decisions
 (match / distinct facts keyed on source ids), so these only need to be right until the next run.
 """
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
 
-from core.regions import RegionTable
 from core.schema import NATIONAL_CATEGORIES
 from core.store import pair_key
-
-BANDS = {"high": (0.85, 1.01), "mid": (0.78, 0.85), "low": (0.0, 0.78)}
-
-
-def suggestion_id(left: str, right: str) -> str:
-    return pair_key(left, right).replace("|", "-")
+from dedupe.canonical import choose_survivors
 
 
-def split_id(sid: str) -> tuple[str, str]:
-    left, _, right = sid.partition("-")
-    return left, right
+def default_survivor(frames: dict[str, pd.DataFrame], units: list[str]) -> str:
+    """The unit that survives when ``units`` (canonical ids) merge: the nightly survivorship rule
+    (certified, then most activities, most complete, oldest, smallest id) on their surviving records."""
+    rec = frames["records"]
+    rec = rec[rec["org_id"].isin(units)].reset_index(drop=True)
+    acts = frames["activity_visibility"]["canonical_org_id"].value_counts()
+    roots = np.zeros(len(rec), dtype=np.int64)
+    return str(rec["org_id"].iloc[int(choose_survivors(rec, roots, acts).iloc[0])])
 
 
-def review_queue(frames: dict[str, pd.DataFrame], decided: set[str], regions: RegionTable) -> pd.DataFrame:
-    """Pending suggestions, most impact first (certified units, then activities affected), both sides described."""
+def before_state(frames: dict[str, pd.DataFrame], units: set[str], pairs: list[tuple[str, str]] = ()) -> dict:
+    """What a decision on ``units`` (and on ``pairs``, which may not be suggestions yet) may change, to
+    put back on undo, as JSON: the members' units, the units' rows, their activities, the suggestions
+    between their records."""
+    idm = frames["id_map"]
+    orgs = frames["organizations"]
+    vis = frames["activity_visibility"]
     s = frames["merge_suggestions"]
-    s = s[s["status"] == "pending"].copy()
-    s["id"] = [suggestion_id(a, b) for a, b in zip(s["left_org_id"].tolist(), s["right_org_id"].tolist())]
-    s = s[~s["id"].str.replace("-", "|", regex=False).isin(decided)]
-    canon = dict(zip(frames["id_map"]["source_org_id"].tolist(), frames["id_map"]["canonical_org_id"].tolist()))
-    orgs = frames["organizations"].set_index("org_id")
-    records = frames["records"].set_index("org_id")
-    acts = frames["activity_visibility"]["canonical_org_id"].value_counts()
-    children = frames["organizations"]["parent_id"].value_counts()
-    names = orgs["name"]
-    for side in ("left", "right"):
-        ids = s[f"{side}_org_id"]
-        c = ids.map(canon)
-        s[f"{side}_canonical"] = c
-        s[f"{side}_name"] = ids.map(records["name"]).str.strip()
-        s[f"{side}_category"] = ids.map(records["category"])
-        s[f"{side}_region_code"] = c.map(orgs["region_code"])
-        s[f"{side}_region_path"] = s[f"{side}_region_code"].map(
-            lambda code: "/".join(regions.by_code[x].name for x in regions.path(code)) if code in regions.by_code else "")
-        s[f"{side}_province"] = c.map(orgs["province_code"]).fillna("")
-        s[f"{side}_parent"] = c.map(orgs["parent_id"]).map(names).fillna("")
-        s[f"{side}_children"] = c.map(children).fillna(0).astype(int)
-        s[f"{side}_activities"] = c.map(acts).fillna(0).astype(int)
-        s[f"{side}_certified"] = c.map(orgs["certified"]).fillna(False).astype(bool)
-    s["activities"] = s["left_activities"] + s["right_activities"]
-    s["certified"] = s["left_certified"] | s["right_certified"]
-    return s.sort_values(["certified", "activities", "score"], ascending=[False, False, False], ignore_index=True)
+    members = idm[idm["canonical_org_id"].isin(units)]
+    inside = s["left_org_id"].isin(members["source_org_id"]) & s["right_org_id"].isin(members["source_org_id"])
+    rows = json.loads(s[inside].to_json(orient="records", force_ascii=False))
+    suggestions = {pair_key(a, b): None for a, b in pairs}
+    suggestions.update({pair_key(r["left_org_id"], r["right_org_id"]): r for r in rows})
+    hit = vis[vis["canonical_org_id"].isin(units)]
+    return {"id_map": {a: [c, h] for a, c, h in members[["source_org_id", "canonical_org_id", "how"]].itertuples(
+                index=False)},
+            "organizations": json.loads(orgs[orgs["org_id"].isin(units)].to_json(orient="records", force_ascii=False)),
+            "visibility": {a: [c, p] for a, c, p in zip(hit["activity_id"].tolist(), hit["canonical_org_id"].tolist(),
+                                                       hit["province_code"].tolist())},
+            "suggestions": suggestions}
 
 
-def filter_queue(queue: pd.DataFrame, province: str | None = None, category: str | None = None,
-                 band: str | None = None) -> pd.DataFrame:
-    q = queue
-    if province:
-        q = q[(q["left_province"] == province) | (q["right_province"] == province)]
-    if category:
-        q = q[(q["left_category"] == category) | (q["right_category"] == category)]
-    if band in BANDS:
-        lo, hi = BANDS[band]
-        q = q[(q["score"] >= lo) & (q["score"] < hi)]
-    return q
-
-
-def default_survivor(frames: dict[str, pd.DataFrame], left: str, right: str) -> str:
-    """The survivorship rules on the two units: certified, then more activities, then more records."""
-    orgs = frames["organizations"].set_index("org_id")
-    canon = dict(zip(frames["id_map"]["source_org_id"].tolist(), frames["id_map"]["canonical_org_id"].tolist()))
-    acts = frames["activity_visibility"]["canonical_org_id"].value_counts()
-    a, b = canon[left], canon[right]
-
-    def rank(c):
-        return bool(orgs.at[c, "certified"]), int(acts.get(c, 0)), int(orgs.at[c, "members"])
-
-    # equal on every rule: the smaller id, so the default never depends on which side is which
-    return max((a, b), key=lambda c: (rank(c), c == min(a, b)))
+def restore(frames: dict[str, pd.DataFrame], before: dict) -> dict[str, pd.DataFrame]:
+    """Put back what ``before_state`` saved: the records' units, the units' rows, the activities and
+    the suggestions' statuses (undo)."""
+    f = _editable(frames)
+    idm = f["id_map"]
+    moved = idm["source_org_id"].isin(before["id_map"].keys())
+    was = idm.loc[moved, "source_org_id"].map(before["id_map"])
+    idm.loc[moved, "canonical_org_id"] = was.str[0].to_numpy()
+    idm.loc[moved, "how"] = was.str[1].to_numpy()
+    orgs = f["organizations"]
+    saved = pd.DataFrame(before["organizations"])
+    # every record of the saved units loses any row of its own (a split made one), and the units'
+    # rows come back as they were (the survivor's took the others' aliases and members)
+    orgs = orgs[~orgs["org_id"].isin(before["id_map"].keys())]
+    if len(saved):
+        saved = saved.astype({c: orgs[c].dtype for c in saved.columns if c in orgs.columns and
+                              orgs[c].dtype != object}, errors="ignore")
+    f["organizations"] = pd.concat([orgs, saved[orgs.columns]], ignore_index=True) if len(saved) else orgs
+    vis = f["activity_visibility"]
+    back = vis["activity_id"].isin(before["visibility"].keys())
+    was = vis.loc[back, "activity_id"].map(before["visibility"])
+    vis.loc[back, "canonical_org_id"] = was.str[0].to_numpy()
+    vis.loc[back, "province_code"] = was.str[1].to_numpy()
+    s = f["merge_suggestions"]
+    keys = [pair_key(a, b) for a, b in zip(s["left_org_id"].tolist(), s["right_org_id"].tolist())]
+    drop = [k in before["suggestions"] for k in keys]
+    rows = [r for r in before["suggestions"].values() if r is not None]
+    s = s[[not d for d in drop]]
+    f["merge_suggestions"] = pd.concat([s, pd.DataFrame(rows, columns=s.columns)], ignore_index=True) if rows else s
+    f["merge_suggestions"]["score"] = f["merge_suggestions"]["score"].astype(float)
+    return f
 
 
 def apply_match(frames: dict[str, pd.DataFrame], left: str, right: str, survivor: str) -> dict[str, pd.DataFrame]:
@@ -175,7 +174,7 @@ def _record_name(frames: dict, source: str) -> str:
 
 
 def set_status(frames: dict, left: str, right: str, status: str) -> dict:
-    """The snapshot frames with the suggestion of this pair (either order) given ``status``."""
+    """The suggestion of the pair set to ``status`` (added as a person's pair when there was none)."""
     s = frames["merge_suggestions"]
     key = pair_key(left, right)
     keys = [pair_key(a, b) for a, b in zip(s["left_org_id"].tolist(), s["right_org_id"].tolist())]

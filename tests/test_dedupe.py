@@ -113,7 +113,7 @@ def test_brands_a_character_longer_or_two_apart_are_neither_merged_nor_suggested
 def test_explanations_are_chinese_and_name_the_evidence(prepared):
     rows = rows_of([("1", "西湖区科学技术协会", "县级科协", ""), ("2", "西湖区科学技术协会", "", "")])
     text = resolve(prepared, rows)[1].suggestions["explanation"][0]
-    assert "名称主体" in text and "类别" in text and "得分" in text
+    assert "地名" in text and "类别" in text and "得分" in text and "（无）" not in text
 
 
 def test_no_chaining_through_a_record_without_place(prepared):

@@ -1,8 +1,13 @@
+import io
+
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
 from serve.auth import add_user, new_token
 from tests.review_fixture import MARKUP, publish
+
+TIEXI = ["t1", "t2", "x0", "x1", "x2", "x3"]  # the 铁西区 cluster: x1 沈阳, x2 鞍山 (certified), x3 四平
 
 
 @pytest.fixture
@@ -14,6 +19,8 @@ def service(tmp_path):
 
     with TestClient(create_app(settings, store, poll_seconds=3600, min_reload_seconds=0)) as client:
         client.store = store
+        client.rev = {"Authorization": f"Bearer {new_token(store, 'rev')}"}
+        client.adm = {"Authorization": f"Bearer {new_token(store, 'adm')}"}
         yield client
 
 
@@ -26,12 +33,27 @@ def login(client, name="rev", password="password-1"):
     return review.split('name="csrf" content="')[1].split('"')[0]
 
 
-def pending(client, **headers):
-    return client.get("/api/review/suggestions", params={"status": "pending"}, headers=headers).json()
+def pending(client, headers=None, **params):
+    return client.get("/api/review/suggestions", params={"status": "pending", **params},
+                      headers=headers or client.rev).json()
+
+
+def sid_of(client, a, b):
+    hits = [r["id"] for r in pending(client, size=200)["results"] if {r["left_org_id"], r["right_org_id"]} == {a, b}]
+    assert hits, (a, b)
+    return hits[0]
 
 
 def live(client, name):
     return client.store.live_snapshot().frame(name)
+
+
+def canon(client):
+    return live(client, "id_map").set_index("source_org_id")["canonical_org_id"].to_dict()
+
+
+def decide(client, sid, headers=None, **body):
+    return client.post(f"/api/review/suggestions/{sid}", json=body, headers=headers or client.rev)
 
 
 def test_the_queue_and_decisions_need_a_login(service):
@@ -42,93 +64,211 @@ def test_the_queue_and_decisions_need_a_login(service):
     assert bad.status_code == 403
 
 
-def test_queue_shows_both_records_and_the_explanation(service):
-    login(service)
+def test_queue_shows_both_records_and_a_readable_explanation(service):
     body = pending(service)
-    assert body["total"] == 3
+    assert body["total"] == body["total_pending"] == 14
     first = body["results"][0]
     assert {"id", "left_org_id", "right_org_id", "score", "explanation"} <= set(first)
-    assert {"name", "region_path", "parent", "children", "activities", "certified"} <= set(first["left"])
-    assert "名称主体" in first["explanation"]
+    assert {"name", "region_path", "province", "city", "parent", "children", "activities", "certified"} <= set(first["left"])
+    assert first["certified"]  # most impact first: the certified 鞍山 unit
+    for r in body["results"]:
+        assert "（无）" not in r["explanation"] and "判断依据" in r["explanation"]
 
 
 def test_session_writes_need_the_csrf_token(service):
     csrf = login(service)
-    sid = pending(service)["results"][0]["id"]
+    sid = sid_of(service, "w1", "w2")
     assert service.post(f"/api/review/suggestions/{sid}", json={"decision": "reject"}).status_code == 403
     ok = service.post(f"/api/review/suggestions/{sid}", json={"decision": "reject"}, headers={"X-CSRF-Token": csrf})
     assert ok.status_code == 200
 
 
-def test_accept_reject_conflict_and_export(service):
-    token = new_token(service.store, "rev")
-    auth = {"Authorization": f"Bearer {token}"}
-    items = pending(service, **auth)["results"]
-    by_left = {frozenset((r["left_org_id"], r["right_org_id"])): r["id"] for r in items}
-    g, w = by_left[frozenset(("g1", "g2"))], by_left[frozenset(("w1", "w2"))]
-    assert service.post(f"/api/review/suggestions/{g}", json={"decision": "accept", "survivor": "g1"},
-                        headers=auth).status_code == 200
-    again = service.post(f"/api/review/suggestions/{g}", json={"decision": "reject"}, headers=auth)
+def test_accept_reject_conflict_and_counts(service):
+    g, w = sid_of(service, "g1", "g2"), sid_of(service, "w1", "w2")
+    assert decide(service, g, decision="accept", survivor="g1").status_code == 200
+    again = decide(service, g, decision="reject")
     assert again.status_code == 409 and "rev" in again.json()["detail"]
-    assert service.post(f"/api/review/suggestions/{w}", json={"decision": "reject"}, headers=auth).status_code == 200
-    id_map = live(service, "id_map").set_index("source_org_id")
-    assert id_map.loc["g2", "canonical_org_id"] == "g1" and id_map.loc["g2", "how"] == "reviewed"
-    assert id_map.loc["w2", "canonical_org_id"] == "w2"
+    assert decide(service, w, decision="reject").status_code == 200
+    c = canon(service)
+    assert c["g2"] == "g1" and c["w2"] == "w2"
+    assert live(service, "id_map").set_index("source_org_id").loc["g2", "how"] == "reviewed"
     status = {frozenset((a, b)): s for a, b, s in live(service, "merge_suggestions")[
         ["left_org_id", "right_org_id", "status"]].itertuples(index=False)}
     assert status[frozenset(("g1", "g2"))] == "accepted" and status[frozenset(("w1", "w2"))] == "rejected"
-    # the lookup follows within moments (loaded in the background): the merged id resolves to its survivor
-    import time
-
-    for _ in range(100):
-        if service.get("/api/orgs/g2").json()["org_id"] == "g1":
-            break
-        time.sleep(0.05)
-    assert service.get("/api/orgs/g2").json()["org_id"] == "g1"
-    assert pending(service, **auth)["total"] == 1
+    # the count follows every single decision
+    assert pending(service)["total"] == 12
     audit = service.store.audit_entries()
-    assert {a["action"] for a in audit} >= {"decide:match", "decide:distinct"} and audit[0]["user"] == "rev"
+    assert {a["action"] for a in audit} >= {"decide:match", "decide:distinct", "review:accept", "review:reject"}
 
 
-def test_undo_makes_the_pair_pending_again(service):
-    token = new_token(service.store, "rev")
-    auth = {"Authorization": f"Bearer {token}"}
-    sid = pending(service, **auth)["results"][0]["id"]
-    service.post(f"/api/review/suggestions/{sid}", json={"decision": "accept"}, headers=auth)
-    assert pending(service, **auth)["total"] == 2
-    assert service.post("/api/review/undo", headers=auth).status_code == 200
-    assert pending(service, **auth)["total"] == 3
-    left, right = sid.split("-")
-    id_map = live(service, "id_map").set_index("source_org_id")
-    assert id_map.loc[left, "canonical_org_id"] != id_map.loc[right, "canonical_org_id"]
+def test_a_pair_never_suggested_cannot_be_accepted(service):
+    # 北京市科协 into 上海市科协 in the issue: here the province's 科协 into a city's
+    r = decide(service, "c1-gd", decision="accept")
+    assert r.status_code == 404 and "待审核" in r.json()["detail"]
+    assert service.store.decisions_frame().empty and canon(service)["gd"] == "gd"
 
 
-def test_unmerge_restores_both_records_and_their_activities(service):
-    assert live(service, "id_map").set_index("source_org_id").loc["c2", "canonical_org_id"] == "c1"
-    reviewer = {"Authorization": f"Bearer {new_token(service.store, 'rev')}"}
-    assert service.post("/api/review/unmerge", json={"org_id": "c2"}, headers=reviewer).status_code == 403
-    admin = {"Authorization": f"Bearer {new_token(service.store, 'adm')}"}
-    r = service.post("/api/review/unmerge", json={"org_id": "c2"}, headers=admin)
+def test_the_survivor_must_be_one_of_the_merged_units(service):
+    r = decide(service, sid_of(service, "g1", "g2"), decision="accept", survivor="root")
+    assert r.status_code == 422 and "不是要合并的单位之一" in r.json()["detail"]
+    assert service.store.decisions_frame().empty and canon(service)["g1"] == "g1"
+    # a record of one of the units is fine: it names its unit
+    assert decide(service, sid_of(service, "g1", "g2"), decision="accept", survivor="g2").status_code == 200
+    assert canon(service)["g1"] == "g2"
+
+
+@pytest.mark.parametrize("sid", ["w1-w1", "w1", "w1-w2-w3", "w1-%20"])
+def test_malformed_ids_are_422_in_chinese(service, sid):
+    r = decide(service, sid, decision="reject")
+    assert r.status_code == 422 and "请求参数不正确" in r.json()["detail"] or "格式" in r.json()["detail"]
+    assert service.store.decisions_frame().empty and canon(service)["w1"] == "w1"
+
+
+def test_only_admins_unmerge_by_every_path(service):
+    assert canon(service)["c2"] == "c1"
+    r = service.post("/api/review/unmerge", json={"org_id": "c2"}, headers=service.rev)
+    assert r.status_code == 403
+    # a reject of a merged pair is no way round it: the pair is not pending
+    assert decide(service, "c1-c2", decision="reject").status_code == 404
+    assert canon(service)["c2"] == "c1"
+    r = service.post("/api/review/unmerge", json={"org_id": "c2"}, headers=service.adm)
     assert r.status_code == 200, r.text
-    id_map = live(service, "id_map").set_index("source_org_id")
-    assert id_map.loc["c2", "canonical_org_id"] == "c2" and id_map.loc["c1", "canonical_org_id"] == "c1"
+    c = canon(service)
+    assert c["c2"] == "c2" and c["c1"] == "c1"
     vis = live(service, "activity_visibility").set_index("activity_id")
     assert vis.loc["a1", "canonical_org_id"] == "c2" and vis.loc["a2", "canonical_org_id"] == "c1"
-    assert set(live(service, "organizations")["org_id"]) >= {"c1", "c2"}
     assert service.store.active_decision("c1", "c2")["decision"] == "distinct"
+
+
+def test_the_cluster_view_lists_every_unit_and_its_conflicts(service):
+    sid = sid_of(service, "x0", "x1")
+    view = service.get(f"/api/review/clusters/{sid}", headers=service.rev).json()
+    assert sorted(u["org_id"] for u in view["units"]) == TIEXI
+    assert view["survivor"] == "x2"  # certified
+    kinds = {(frozenset((c["unit_a"], c["unit_b"])), c["kind"]) for c in view["conflicts"]}
+    assert (frozenset(("x1", "x2")), "places") in kinds and (frozenset(("x2", "x3")), "places") in kinds
+    assert len(view["suggestions"]) == 12
+    x2 = next(u for u in view["units"] if u["org_id"] == "x2")
+    assert x2["certified"] and x2["activities"] == 2 and "鞍山" in x2["region_path"]
+
+
+def test_a_cluster_accept_with_a_conflict_is_refused_and_changes_nothing(service):
+    before = canon(service)
+    r = service.post(f"/api/review/clusters/{sid_of(service, 'x0', 'x1')}", json={"decision": "accept"},
+                     headers=service.rev)
+    assert r.status_code == 409
+    assert "地区互斥" in r.json()["detail"] and r.json()["conflicts"]
+    assert canon(service) == before and service.store.decisions_frame().empty
+    assert pending(service)["total"] == 14
+
+
+def test_splitting_a_cluster_into_groups(service):
+    sid = sid_of(service, "x0", "x1")
+    groups = [["x1", "x0", "t1"], ["x2", "t2"], ["x3"]]
+    r = service.post(f"/api/review/clusters/{sid}", json={"decision": "accept", "groups": groups,
+                                                          "survivors": {"0": "x0"}}, headers=service.rev)
+    assert r.status_code == 200, r.text
+    c = canon(service)
+    assert c["x1"] == c["t1"] == "x0" and c["t2"] == "x2" and c["x3"] == "x3"
+    d = service.store.decisions_frame()
+    pairs = {frozenset((a, b)): x for a, b, x in d[["left_org_id", "right_org_id", "decision"]].itertuples(index=False)}
+    assert pairs[frozenset(("x0", "x3"))] == pairs[frozenset(("t1", "x2"))] == "distinct"
+    assert pairs[frozenset(("x0", "x1"))] == pairs[frozenset(("t1", "x0"))] == pairs[frozenset(("t2", "x2"))] == "match"
+    assert frozenset(("x1", "x2")) not in pairs  # never suggested: no fact about them
+    assert pending(service)["total"] == 2  # only the two pairs outside the cluster are left
+    # a group holding a conflict is refused
+    other = service.post(f"/api/review/clusters/{sid_of(service, 'g1', 'g2')}",
+                         json={"decision": "accept", "groups": [["g1"], ["x1"]]}, headers=service.rev)
+    assert other.status_code == 422
+
+
+def test_an_explicit_merge_runs_the_nightly_conflict_checks(service):
+    # 鞍山 and 四平 铁西区科协: two exclusive places
+    r = service.post("/api/review/merges", json={"org_ids": ["x2", "x3"]}, headers=service.rev)
+    assert r.status_code == 409 and "地区互斥" in r.json()["detail"]
+    # a province's 科协 and a city's: the matcher's own rule refuses it
+    r = service.post("/api/review/merges", json={"org_ids": ["gd", "c1"]}, headers=service.rev)
+    assert r.status_code == 409 and "名称中的地区级别不同" in r.json()["detail"]
+    assert service.store.decisions_frame().empty
+    r = service.post("/api/review/merges", json={"org_ids": ["w1", "w2"], "survivor": "root"}, headers=service.rev)
+    assert r.status_code == 422
+    r = service.post("/api/review/merges", json={"org_ids": ["w1", "w2"], "survivor": "w2"}, headers=service.rev)
+    assert r.status_code == 200 and canon(service)["w1"] == "w2"
+    assert service.post("/api/review/merges", json={"org_ids": ["w1", "nope"]}, headers=service.rev).status_code == 404
+
+
+def test_undo_walks_back_several_steps(service):
+    original = canon(service)
+    statuses = live(service, "merge_suggestions")["status"].value_counts().to_dict()
+    assert decide(service, sid_of(service, "g1", "g2"), decision="accept").status_code == 200
+    assert decide(service, sid_of(service, "w1", "w2"), decision="reject").status_code == 200
+    sid = sid_of(service, "x0", "x1")
+    assert service.post(f"/api/review/clusters/{sid}", json={"decision": "accept", "groups": [
+        ["x0", "x1", "t1", "t2"], ["x2"], ["x3"]]}, headers=service.rev).status_code == 200
+    assert pending(service)["total"] == 0
+    kinds = [service.post("/api/review/undo", headers=service.rev).json()["kind"] for _ in range(3)]
+    assert kinds == ["cluster-accept", "reject", "accept"]
+    assert canon(service) == original
+    assert live(service, "merge_suggestions")["status"].value_counts().to_dict() == statuses
+    assert pending(service)["total"] == 14 and service.store.decisions_frame().empty
+    nothing = service.post("/api/review/undo", headers=service.rev)
+    assert nothing.status_code == 404 and "没有可撤销" in nothing.json()["detail"]
+
+
+def test_paging_search_and_filters(service):
+    first, second = pending(service, size=5), pending(service, size=5, page=3)
+    assert first["pages"] == 3 and len(second["results"]) == 4
+    assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+    anshan = pending(service, q="鞍山")["results"]
+    assert anshan and all("x2" in (r["left_org_id"], r["right_org_id"]) for r in anshan)
+    assert pending(service, q="x3")["total"] == 3
+    liaoning = pending(service, province="210000")
+    assert liaoning["total"] == 6 and liaoning["total_pending"] == 14
+    assert pending(service, city="210300")["total"] == 3 and pending(service, city="220300")["total"] == 3
+    assert pending(service, certified="true")["total"] == 3
+    assert pending(service, min_activities=2)["total"] == 4
+    assert pending(service, category="县级科协")["total"] == 14 and pending(service, band="high")["total"] == 0
+    bad = service.get("/api/review/suggestions", params={"province": "广东"}, headers=service.rev)
+    assert bad.status_code == 422 and "province" in bad.json()["detail"] and "格式" in bad.json()["detail"]
+    places = service.get("/api/review/places", headers=service.rev).json()["provinces"]
+    names = {p["name"]: [c["name"] for c in p["cities"]] for p in places}
+    assert names["辽宁省"] == ["沈阳市", "鞍山市"] and names["吉林省"] == ["四平市"]
+
+
+def test_audit_filters_and_csv(service):
+    add_user(service.store, "=HYPERLINK(1)", "reviewer", "password-3")
+    evil = {"Authorization": f"Bearer {new_token(service.store, '=HYPERLINK(1)')}"}
+    decide(service, sid_of(service, "g1", "g2"), decision="accept")
+    decide(service, sid_of(service, "w1", "w2"), headers=evil, decision="reject")
+    mine = service.get("/api/review/audit", params={"user": "rev", "action": "review:"}, headers=service.rev).json()
+    assert mine["total"] == 1 and mine["results"][0]["action_label"] == "接受合并"
+    assert "g1" in mine["results"][0]["summary"] and "g2→g2" in mine["results"][0]["before"]
+    assert service.get("/api/review/audit", params={"org_id": "w2"}, headers=service.rev).json()["total"] >= 2
+    csv = service.get("/api/review/audit.csv", headers=service.rev)
+    assert csv.status_code == 200 and csv.content.startswith("\ufeff".encode())
+    rows = pd.read_csv(io.StringIO(csv.content.decode("utf-8-sig")), dtype=str)
+    assert "'=HYPERLINK(1)" in set(rows["账号"]) and "=HYPERLINK(1)" not in set(rows["账号"])
+    assert set(rows.columns) >= {"时间（北京时间）", "账号", "操作", "之前", "之后"}
+
+
+def test_a_units_history(service):
+    decide(service, sid_of(service, "g1", "g2"), decision="accept", survivor="g1")
+    body = service.get("/api/review/units/g2", headers=service.rev).json()
+    assert body["canonical"] == "g1" and {r["org_id"] for r in body["records"]} == {"g1", "g2"}
+    assert any(h["action"] == "review:accept" for h in body["history"])
+    assert service.get("/api/review/units/nope", headers=service.rev).status_code == 404
 
 
 def test_names_with_markup_come_back_as_data(service):
     login(service)
-    names = [r["left"]["name"] + r["right"]["name"] for r in pending(service)["results"]]
+    names = [r["left"]["name"] + r["right"]["name"] for r in pending(service, size=200)["results"]]
     assert any(MARKUP in n for n in names)
     page = service.get("/review").text
     assert MARKUP not in page  # the page fills names in with textContent, never as markup
 
 
-def test_a_whole_cluster_at_once(service):
-    auth = {"Authorization": f"Bearer {new_token(service.store, 'rev')}"}
-    sid = pending(service, **auth)["results"][0]["id"]
-    r = service.post(f"/api/review/clusters/{sid}", json={"decision": "reject"}, headers=auth)
-    assert r.status_code == 200 and sid in r.json()["ids"]
-    assert pending(service, **auth)["total"] == 3 - len(r.json()["ids"])
+def test_a_whole_cluster_rejected_at_once(service):
+    sid = sid_of(service, "x0", "x1")
+    r = service.post(f"/api/review/clusters/{sid}", json={"decision": "reject"}, headers=service.rev)
+    assert r.status_code == 200 and len(r.json()["decisions"]) == 12
+    assert pending(service)["total"] == 2

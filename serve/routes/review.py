@@ -1,51 +1,78 @@
-"""The review pages and ``/api/review/…`` (login, queue, decisions, undo, unmerge)."""
+"""The review pages and ``/api/review/…`` (login, queue, clusters, decisions, undo, unmerge, audit)."""
 from __future__ import annotations
 
 import hmac
 import math
 from typing import Literal
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from core.schema import CATEGORIES
 from core.store import DecisionConflict, Store
-from serve import review
+from serve import queue as queues
+from serve.audit_view import audit_csv, audit_filters, audit_rows
 from serve.auth import check_password, csrf_token, current_user, require_user
-from serve.desk import Desk
+from serve.desk import Desk, NotAllowed, Refused
 from serve.routes import TEMPLATES
 
-SIDE = ["name", "category", "region_path", "parent", "children", "activities", "certified", "canonical"]
+def _sid():
+    """A suggestion id in a path (a fresh parameter per route: FastAPI annotates what it is given)."""
+    return Path(..., pattern=r"^[A-Za-z0-9_.:]{1,64}-[A-Za-z0-9_.:]{1,64}$", description="建议编号：左ID-右ID")
+ORG_ID = r"^[A-Za-z0-9_.:]{1,64}$"
 
 
 class DecisionRequest(BaseModel):
     decision: Literal["accept", "reject"] = Field(..., description="accept 合并，reject 不合并（以后不再建议）")
-    survivor: str | None = Field(None, max_length=64, description="保留的单位 ID（默认按保留规则选择）")
+    survivor: str | None = Field(None, max_length=64, pattern=ORG_ID, description="保留的单位 ID（须是这两个单位之一；默认按保留规则）")
+
+
+class ClusterRequest(BaseModel):
+    decision: Literal["accept", "reject"] = Field(..., description="accept 按分组合并，reject 整组不合并")
+    groups: list[list[str]] | None = Field(None, max_length=60, description="分组：每组是一起合并的单位 ID；组与组之间的建议被拒绝。默认整组为一组")
+    survivors: dict[str, str] | None = Field(None, description="各组保留的单位：{组序号(从 0 开始): 单位 ID}")
+
+
+class MergeRequest(BaseModel):
+    org_ids: list[str] = Field(..., min_length=2, max_length=20, description="“这两个是同一单位”：要合并的记录 ID")
+    survivor: str | None = Field(None, max_length=64, pattern=ORG_ID, description="保留的单位 ID（须是其中之一）")
 
 
 class UnmergeRequest(BaseModel):
-    org_id: str = Field(..., max_length=64, description="要从所在单位中拆出的记录 ID")
+    org_id: str = Field(..., max_length=64, pattern=ORG_ID, description="要从所在单位中拆出的记录 ID")
 
 
-def _row(r: dict) -> dict:
-    out = {"id": r["id"], "left_org_id": r["left_org_id"], "right_org_id": r["right_org_id"],
-           "score": float(r["score"]), "explanation": r["explanation"], "status": "pending",
-           "activities": int(r["activities"]), "certified": bool(r["certified"])}
-    for side in ("left", "right"):
-        out[side] = {k: (r[f"{side}_{k}"].item() if hasattr(r[f"{side}_{k}"], "item") else r[f"{side}_{k}"])
-                     for k in SIDE}
-    return out
-
-
-def _not_found(e: LookupError) -> Exception:
-    """404 for what the desk did not find; a KeyError is a bug and must not look like one."""
-    return e if isinstance(e, KeyError) else HTTPException(404, str(e))
+def _answer(action, on_publish):
+    """Run a desk action and turn its refusals into HTTP answers (Chinese detail)."""
+    try:
+        result = action()
+    except DecisionConflict as e:
+        return JSONResponse({"detail": str(e), "existing": {k: e.existing.get(k) for k in (
+            "decision", "user", "survivor")}}, status_code=409)
+    except Refused as e:
+        return JSONResponse({"detail": str(e), "conflicts": e.conflicts}, status_code=409)
+    except NotAllowed as e:
+        raise HTTPException(403, str(e))
+    except KeyError:
+        raise  # a bug, never a “not found”
+    except LookupError as e:
+        raise HTTPException(404, str(e))
+    except ValueError as e:
+        raise HTTPException(422, str(e))
+    on_publish()
+    return result
 
 
 def review_router(store: Store, desk: Desk, on_publish) -> APIRouter:
     """The routes of the review desk; ``on_publish`` is called after every decision that republished."""
     router = APIRouter()
+
+    def render(request: Request, name: str, **context):
+        user = current_user(request, store)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        return TEMPLATES.TemplateResponse(request, name, {"user": user, "csrf": csrf_token(request), **context})
 
     @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_page(request: Request, error: str = ""):
@@ -70,67 +97,98 @@ def review_router(store: Store, desk: Desk, on_publish) -> APIRouter:
 
     @router.get("/review", response_class=HTMLResponse, include_in_schema=False)
     def review_page(request: Request):
-        user = current_user(request, store)
-        if user is None:
-            return RedirectResponse("/login", status_code=303)
-        return TEMPLATES.TemplateResponse(request, "review.html", {
-            "user": user, "csrf": csrf_token(request), "categories": CATEGORIES, "bands": review.BANDS})
+        return render(request, "review.html", categories=CATEGORIES, bands=queues.BAND_LABELS)
 
-    @router.get("/api/review/suggestions", summary="待审核的合并建议（按影响排序，可筛选）")
+    @router.get("/review/clusters/{sid}", response_class=HTMLResponse, include_in_schema=False)
+    def cluster_page(request: Request, sid: str = _sid()):
+        return render(request, "cluster.html", sid=sid)
+
+    @router.get("/review/audit", response_class=HTMLResponse, include_in_schema=False)
+    def audit_page(request: Request):
+        return render(request, "audit.html")
+
+    @router.get("/review/units/{org_id}", response_class=HTMLResponse, include_in_schema=False)
+    def unit_page(request: Request, org_id: str = Path(..., pattern=ORG_ID)):
+        return render(request, "unit.html", org_id=org_id)
+
+    @router.get("/api/review/suggestions", summary="待审核的合并建议（服务器端分页、搜索和筛选，按影响排序）")
     def suggestions(request: Request, status: Literal["pending"] = "pending",
-                    province: str | None = Query(None, pattern=r"^\d{2}0000$"),
-                    category: str | None = None, band: Literal["high", "mid", "low"] | None = None,
+                    q: str | None = Query(None, max_length=50, description="按名称、ID 或地区搜索"),
+                    province: str | None = Query(None, pattern=r"^\d{2}0000$", description="省级代码（从 /api/review/places 选择）"),
+                    city: str | None = Query(None, pattern=r"^\d{4}00$", description="地级代码"),
+                    category: str | None = Query(None, description="组织类别"),
+                    band: Literal["high", "mid", "low"] | None = Query(None, description="得分段"),
+                    certified: bool | None = Query(None, description="是否涉及已认证单位"),
+                    min_activities: int = Query(0, ge=0, description="至少影响多少项活动"),
                     page: int = Query(1, ge=1), size: int = Query(50, ge=1, le=200)):
         require_user(request, store)
+        if category and category not in CATEGORIES:
+            raise HTTPException(422, f"未知的组织类别：{category}")
         try:
-            queue = review.filter_queue(desk.queue(), province, category, band)
+            everything = desk.queue()
         except LookupError as e:
             raise HTTPException(503, str(e))
+        queue = queues.filter_queue(everything, province, category, band, city, q, certified, min_activities)
         rows = queue.iloc[(page - 1) * size: page * size].to_dict("records")
-        return {"results": [_row(r) for r in rows], "total": int(len(queue)), "page": page, "size": size,
+        return {"results": [queues.row_json(r) for r in rows], "total": int(len(queue)),
+                "total_pending": int(len(everything)), "page": page, "size": size,
                 "pages": math.ceil(len(queue) / size) if len(queue) else 0}
 
-    @router.post("/api/review/suggestions/{sid}", summary="决定一条合并建议：接受或拒绝（已被决定时返回 409）")
-    def decide(request: Request, sid: str, body: DecisionRequest):
-        user = require_user(request, store, write=True)
+    @router.get("/api/review/places", summary="待审核建议涉及的省份和城市（中文名称、数量），供筛选列表使用")
+    def places(request: Request):
+        require_user(request, store)
         try:
-            result = desk.decide(sid, body.decision, user["name"], body.survivor)
-        except DecisionConflict as e:
-            return JSONResponse({"detail": str(e), "existing": {k: e.existing.get(k) for k in (
-                "decision", "user", "survivor")}}, status_code=409)
+            return {"provinces": queues.places(desk.queue(), desk.regions)}
         except LookupError as e:
-            raise _not_found(e)
-        on_publish()
-        return result
+            raise HTTPException(503, str(e))
 
-    @router.post("/api/review/clusters/{sid}", summary="整组决定：与这条建议相连的所有待审核建议一起接受或拒绝")
-    def decide_cluster(request: Request, sid: str, body: DecisionRequest):
+    @router.get("/api/review/clusters/{sid}", summary="这条建议所在的整组：会合并到一起的所有单位、建议和已知冲突")
+    def cluster(request: Request, sid: str = _sid()):
+        require_user(request, store)
+        return _answer(lambda: desk.cluster(sid), lambda: None)
+
+    @router.post("/api/review/suggestions/{sid}", summary="决定一条待审核建议：接受或拒绝（冲突或已被决定时 409）")
+    def decide(request: Request, body: DecisionRequest, sid: str = _sid()):
         user = require_user(request, store, write=True)
-        try:
-            result = desk.decide_cluster(sid, body.decision, user["name"])
-        except LookupError as e:
-            raise _not_found(e)
-        on_publish()
-        return result
+        return _answer(lambda: desk.decide(sid, body.decision, user, body.survivor), on_publish)
 
-    @router.post("/api/review/undo", summary="撤销自己的上一个决定")
+    @router.post("/api/review/clusters/{sid}", summary="整组决定：按分组接受（组内合并、组间拒绝）或整组拒绝；有冲突时 409")
+    def decide_cluster(request: Request, body: ClusterRequest, sid: str = _sid()):
+        user = require_user(request, store, write=True)
+        return _answer(lambda: desk.decide_cluster(sid, body.decision, user, body.groups, body.survivors), on_publish)
+
+    @router.post("/api/review/merges", summary="“这两个是同一单位”：合并未被建议的记录（经过与每晚聚类相同的冲突检查）")
+    def merge(request: Request, body: MergeRequest):
+        user = require_user(request, store, write=True)
+        return _answer(lambda: desk.merge(body.org_ids, user, body.survivor), on_publish)
+
+    @router.post("/api/review/undo", summary="撤销自己最近的一次操作（可连续撤销多步）")
     def undo(request: Request):
         user = require_user(request, store, write=True)
-        try:
-            result = desk.undo(user["name"])
-        except LookupError as e:
-            raise _not_found(e)
-        on_publish()
-        return result
+        return _answer(lambda: desk.undo(user), on_publish)
 
     @router.post("/api/review/unmerge", summary="拆分任意一次合并（自动或人工；需要管理员）")
     def unmerge(request: Request, body: UnmergeRequest):
         user = require_user(request, store, role="admin", write=True)
-        try:
-            result = desk.unmerge(body.org_id, user["name"])
-        except LookupError as e:
-            raise _not_found(e)
-        on_publish()
-        return result
+        return _answer(lambda: desk.unmerge(body.org_id, user), on_publish)
+
+    @router.get("/api/review/audit", summary="审计日志（谁、何时、做了什么、前后状态），可筛选、分页")
+    def audit(request: Request, filters: dict = audit_filters(), page: int = Query(1, ge=1),
+              size: int = Query(50, ge=1, le=500)):
+        require_user(request, store)
+        total = store.audit_count(**filters)
+        return {"results": audit_rows(store.audit_entries(size, (page - 1) * size, **filters)), "total": total,
+                "page": page, "size": size, "pages": math.ceil(total / size) if total else 0}
+
+    @router.get("/api/review/audit.csv", summary="下载审计日志 CSV（UTF-8 BOM，公式已中和）")
+    def audit_download(request: Request, filters: dict = audit_filters()):
+        require_user(request, store)
+        return audit_csv(store.audit_entries(100_000, 0, **filters))
+
+    @router.get("/api/review/units/{org_id}", summary="一个单位：记录、合并历史（审计）")
+    def unit(request: Request, org_id: str = Path(..., pattern=ORG_ID)):
+        require_user(request, store)
+        body = _answer(lambda: desk.unit(org_id), lambda: None)
+        return dict(body, history=audit_rows(store.audit_entries(200, 0, mentions=org_id)))
 
     return router

@@ -1,0 +1,153 @@
+"""The review queue: pending suggestions with both sides described, filtered and paged on the server.
+
+Pure functions over the snapshot frames; the desk keeps the built queue between requests, so a page
+of a queue of 100,000 costs a few vectorised filters, not a rebuild.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from core.regions import RegionTable
+from core.store import pair_key
+
+BANDS = {"high": (0.85, 1.01), "mid": (0.78, 0.85), "low": (0.0, 0.78)}
+BAND_LABELS = {"high": "高（≥0.85）", "mid": "中（0.78–0.85）", "low": "低（<0.78）"}
+SIDE = ["org_id", "canonical", "name", "category", "region_code", "region_path", "province", "city", "parent",
+        "children", "activities", "certified"]
+
+
+def suggestion_id(left: str, right: str) -> str:
+    """The id of a suggestion in URLs: its two source ids, smaller first.
+
+    >>> suggestion_id("b2", "a1")
+    'a1-b2'
+    """
+    return pair_key(left, right).replace("|", "-")
+
+
+def unit_view(frames: dict[str, pd.DataFrame], regions: RegionTable, only=None) -> pd.DataFrame:
+    """The canonical units (those in ``only``, or all) with what a reviewer weighs: place names,
+    parent, children, activities."""
+    every = frames["organizations"].set_index("org_id", drop=False)
+    orgs = every if only is None else every[every.index.isin(only)]
+    acts = frames["activity_visibility"]["canonical_org_id"].value_counts()
+    children = frames["organizations"]["parent_id"].value_counts()
+    codes = pd.Series(orgs["region_code"].unique())
+    path = codes.map(lambda c: "/".join(regions.by_code[x].name for x in regions.path(c)) if c in regions.by_code else "")
+    city = codes.map(lambda c: regions.prefecture(c) or "")
+    province = codes.map(lambda c: regions.province(c) or "")
+    by_code = pd.DataFrame({"region_path": path.values, "city": city.values, "place_province": province.values},
+                           index=codes.values)
+    out = pd.DataFrame({"name": orgs["name"], "category": orgs["category"], "region_code": orgs["region_code"],
+                        "certified": orgs["certified"].fillna(False).astype(bool),
+                        "parent": orgs["parent_id"].map(every["name"]).fillna(""),
+                        "children": orgs.index.map(children).fillna(0).astype(int),
+                        "activities": orgs.index.map(acts).fillna(0).astype(int),
+                        "members": orgs["members"]}, index=orgs.index)
+    out = out.join(by_code, on="region_code")
+    out["region_path"] = out["region_path"].fillna("")
+    out["city"] = out["city"].fillna("")
+    # the admin province of the unit when it has one, else the province of its place
+    out["province"] = orgs["province_code"].fillna("").where(orgs["province_code"].fillna("") != "",
+                                                             out["place_province"].fillna(""))
+    return out.drop(columns=["place_province"])
+
+
+def review_queue(frames: dict[str, pd.DataFrame], decided: set[str], regions: RegionTable) -> pd.DataFrame:
+    """Pending suggestions, most impact first (certified units, then activities affected), both sides described."""
+    s = frames["merge_suggestions"]
+    s = s[s["status"] == "pending"].copy()
+    s["id"] = pd.Series([suggestion_id(a, b) for a, b in zip(s["left_org_id"].tolist(), s["right_org_id"].tolist())],
+                        index=s.index, dtype=object)
+    s = s[~s["id"].str.replace("-", "|", regex=False).isin(decided)]
+    canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
+    records = frames["records"].set_index("org_id")
+    units = unit_view(frames, regions, only=set(s["left_org_id"].map(canon)) | set(s["right_org_id"].map(canon)))
+    for side in ("left", "right"):
+        ids = s[f"{side}_org_id"]
+        c = ids.map(canon)
+        s[f"{side}_canonical"] = c
+        s[f"{side}_name"] = ids.map(records["name"]).str.strip()
+        s[f"{side}_category"] = ids.map(records["category"])
+        for col in ("region_code", "region_path", "province", "city", "parent", "children", "activities",
+                    "certified"):
+            s[f"{side}_{col}"] = c.map(units[col])
+        for col in ("children", "activities"):
+            s[f"{side}_{col}"] = s[f"{side}_{col}"].fillna(0).astype(int)
+        s[f"{side}_certified"] = s[f"{side}_certified"].fillna(False).astype(bool)
+        for col in ("region_code", "region_path", "province", "city", "parent", "category"):
+            s[f"{side}_{col}"] = s[f"{side}_{col}"].fillna("")
+    s["activities"] = s["left_activities"] + s["right_activities"]
+    s["certified"] = s["left_certified"] | s["right_certified"]
+    # what the search box looks in: both ids, names and places
+    s["haystack"] = (s["left_org_id"] + " " + s["right_org_id"] + " " + s["left_name"] + " " + s["right_name"] + " "
+                     + s["left_region_path"] + " " + s["right_region_path"]).astype(object).str.lower()
+    return ordered(s)
+
+
+def ordered(queue: pd.DataFrame) -> pd.DataFrame:
+    """Most impact first: certified units, then activities affected, then score (stable)."""
+    return queue.sort_values(["certified", "activities", "score"], ascending=[False, False, False],
+                             ignore_index=True, kind="stable")
+
+
+def refreshed(queue: pd.DataFrame, frames: dict[str, pd.DataFrame], sources: set[str], decided: set[str],
+              regions: RegionTable) -> pd.DataFrame:
+    """``queue`` after a decision that changed the units of ``sources``: their rows built again from
+    ``frames``, the rest kept (a decision must not rebuild a queue of 100,000)."""
+    s = frames["merge_suggestions"]
+    touched = s["left_org_id"].isin(sources) | s["right_org_id"].isin(sources)
+    fresh = review_queue(dict(frames, merge_suggestions=s[touched]), decided, regions)
+    pending = s[s["status"] == "pending"]
+    still = set(suggestion_id(a, b) for a, b in zip(pending["left_org_id"].tolist(), pending["right_org_id"].tolist()))
+    kept = queue[~(queue["left_org_id"].isin(sources) | queue["right_org_id"].isin(sources)) & queue["id"].isin(still)]
+    return ordered(pd.concat([kept, fresh], ignore_index=True) if len(fresh) else kept)
+
+
+def filter_queue(queue: pd.DataFrame, province: str | None = None, category: str | None = None,
+                 band: str | None = None, city: str | None = None, q: str | None = None,
+                 certified: bool | None = None, min_activities: int = 0) -> pd.DataFrame:
+    """The suggestions where either side matches every given filter (``q``: id, name or place text)."""
+    keep = pd.Series(True, index=queue.index)
+    for value, col in ((province, "province"), (city, "city"), (category, "category")):
+        if value:
+            keep &= (queue[f"left_{col}"] == value) | (queue[f"right_{col}"] == value)
+    if band in BANDS:
+        lo, hi = BANDS[band]
+        keep &= (queue["score"] >= lo) & (queue["score"] < hi)
+    if certified is not None:
+        keep &= queue["certified"] == certified
+    if min_activities:
+        keep &= queue["activities"] >= min_activities
+    if q and q.strip():
+        keep &= queue["haystack"].str.contains(q.strip().lower(), regex=False)
+    return queue[keep]
+
+
+def places(queue: pd.DataFrame, regions: RegionTable) -> list[dict]:
+    """Provinces of the queue, each with its cities, Chinese names and how many suggestions name it."""
+    out = []
+    provinces = pd.concat([queue["left_province"], queue["right_province"]])
+    for code, n in provinces[provinces != ""].value_counts().sort_index().items():
+        mine = queue[(queue["left_province"] == code) | (queue["right_province"] == code)]
+        cities = pd.concat([mine["left_city"], mine["right_city"]])
+        cities = cities[cities.str[:2] == code[:2]].value_counts().sort_index()
+        out.append({"code": code, "name": regions.by_code[code].name if code in regions.by_code else code,
+                    "count": int(n), "cities": [{"code": c, "name": regions.by_code[c].name if c in regions.by_code
+                                                 else c, "count": int(k)} for c, k in cities.items()]})
+    return out
+
+
+def row_json(r: dict) -> dict:
+    """A queue row as the API returns it."""
+    out = {"id": r["id"], "left_org_id": r["left_org_id"], "right_org_id": r["right_org_id"],
+           "score": float(r["score"]), "explanation": r["explanation"], "status": "pending",
+           "activities": int(r["activities"]), "certified": bool(r["certified"])}
+    for side in ("left", "right"):
+        out[side] = {k: plain(r.get(f"{side}_{k}")) for k in SIDE}
+    return out
+
+
+def plain(v):
+    """A numpy scalar as the Python value JSON takes."""
+    return v.item() if hasattr(v, "item") else v
