@@ -5,7 +5,7 @@ from core.config import load_settings
 from core.store import open_store
 from flows.nightly import nightly
 from serve.desk import Desk
-from serve.review import suggestion_id
+from serve.queue import suggestion_id
 from tests.review_fixture import write
 
 pytestmark = pytest.mark.flow
@@ -17,8 +17,9 @@ def test_decisions_hold_across_nightly_runs(tmp_path):
     nightly(registry=str(registry), activities=str(activities), home=str(home))
     store = open_store(load_settings(home=home))
     desk = Desk(store)
-    desk.decide(suggestion_id("g1", "g2"), "accept", "rev", "g1")
-    desk.decide(suggestion_id("w1", "w2"), "reject", "rev")
+    rev = {"name": "rev", "role": "reviewer"}
+    desk.decide(suggestion_id("g1", "g2"), "accept", rev, "g1")
+    desk.decide(suggestion_id("w1", "w2"), "reject", rev)
     for rename in (None, {"w2": "西湖区科学技术协会（新）", "g2": "鼓楼区科协（本级）"}):
         registry, activities = write(tmp_path / "in2", rename)
         nightly(registry=str(registry), activities=str(activities), home=str(home))
