@@ -1,13 +1,14 @@
 """The audit log as people read it: filters, one Chinese line per entry, CSV download."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date, datetime, time, timedelta, timezone
 
+import pandas as pd
 from fastapi import Depends, Query
 from fastapi.responses import Response
+
+from core.spreadsheet import neutralise_formulas
 
 SHANGHAI = timezone(timedelta(hours=8))  # reviewers read Beijing time; the database keeps UTC
 ACTIONS = {
@@ -88,22 +89,11 @@ def audit_rows(entries: list[dict]) -> list[dict]:
     return out
 
 
-def neutralise(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV injection).
-
-    >>> neutralise("=HYPERLINK(1)"), neutralise("广州")
-    ("'=HYPERLINK(1)", '广州')
-    """
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
-
-
 def audit_csv(entries: list[dict]) -> Response:
     """The rows as CSV for Excel/WPS: UTF-8 with BOM, Chinese headers, formulas neutralised."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["编号", "时间（北京时间）", "账号", "操作", "说明", "之前", "之后", "批次"])
-    for r in audit_rows(entries):
-        w.writerow([neutralise(str(r[k])) for k in ("id", "at", "user", "action_label", "summary", "before", "after",
-                                                     "batch")])
-    return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
+    columns = {"id": "编号", "at": "时间（北京时间）", "user": "账号", "action_label": "操作", "summary": "说明",
+               "before": "之前", "after": "之后", "batch": "批次"}
+    rows = pd.DataFrame(audit_rows(entries), columns=list(columns)).rename(columns=columns)
+    text = neutralise_formulas(rows).to_csv(index=False)
+    return Response("\ufeff" + text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=audit.csv"})

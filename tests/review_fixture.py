@@ -48,3 +48,30 @@ def publish(home: Path):
     registry, activities = write(home / "input")
     store.publish(run_stages(registry, activities, settings=settings)["frames"], None, {})
     return settings, store
+
+
+def publish_queue(home: Path, pairs: int = 24):
+    """The fixture with ``pairs`` more pending suggestions between unrelated units (a longer queue for
+    the browser: ten decisions with the mouse, ten with the keyboard); returns (settings, store)."""
+    from bench.inprocess import run_stages
+    from core.config import load_settings
+    from core.store import open_store
+
+    global REGISTRY
+    extra = [(f"q{i}{side}", f"测试单位{i:02d}{'甲乙'[k]}协会", "地方学会", "", "否")
+             for i in range(pairs) for k, side in enumerate("ab")]
+    saved, REGISTRY = REGISTRY, REGISTRY + extra
+    try:
+        settings = load_settings(home=home)
+        store = open_store(settings)
+        registry, activities = write(home / "input")
+        frames = run_stages(registry, activities, settings=settings)["frames"]
+    finally:
+        REGISTRY = saved
+    more = pd.DataFrame({"left_org_id": [f"q{i}a" for i in range(pairs)], "right_org_id": [f"q{i}b" for i in range(pairs)],
+                         "score": [0.80 - i / 1000 for i in range(pairs)],
+                         "explanation": "名称主体相近（相似度 0.80）；两条都没有地区信息；类别相同。判断依据：常见名称、一方缺少地区（得分 0.80）",
+                         "status": "pending"})
+    frames["merge_suggestions"] = pd.concat([frames["merge_suggestions"], more], ignore_index=True)
+    store.publish(frames, None, {})
+    return settings, store

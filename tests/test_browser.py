@@ -28,17 +28,7 @@ def free_port() -> int:
 def server(tmp_path):
     settings, store = publish(tmp_path)
     add_user(store, "rev", "reviewer", "password-1")
-    from serve.app import create_app
-
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store
-    srv.should_exit = True
-    thread.join(5)
+    yield from _serve(settings, store)
 
 
 @pytest.fixture
@@ -55,34 +45,134 @@ def page():
         browser.close()
 
 
-def test_reviewer_accepts_and_rejects_with_the_keyboard(server, page, tmp_path):
-    url, store = server
+SCREENS = Path(__file__).parent.parent / "bench" / "out" / "screens"  # looked at by a person, not committed
+
+
+@pytest.fixture
+def long_queue(tmp_path):
+    from tests.review_fixture import MARKUP, publish_queue
+
+    settings, store = publish_queue(tmp_path)
+    add_user(store, "rev", "reviewer", "password-1")
+    yield from _serve(settings, store)
+
+
+def _serve(settings, store):
+    from serve.app import create_app
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", store
+    srv.should_exit = True
+    thread.join(5)
+
+
+def _count(page) -> str:
+    return page.inner_text("#count")
+
+
+def _after(page, text: str) -> None:
+    page.wait_for_function("t => document.querySelector('#count').textContent.includes(t)", arg=text)
+
+
+def test_a_reviewer_works_through_the_queue_by_mouse_and_keyboard(long_queue, page, tmp_path):
+    url, store = long_queue
     page.goto(url + "/review")
     page.fill("input[name=name]", "rev")
     page.fill("input[name=password]", "password-1")
     page.click("button[type=submit]")
     page.wait_for_selector(".item.current")
-    assert "待审核 14 条" in page.inner_text("#count")
-    first = page.inner_text(".item.current")
-    page.keyboard.press("a")
-    page.wait_for_function("document.querySelectorAll('.item').length === 13")
-    page.keyboard.press("r")
-    page.wait_for_function("document.querySelectorAll('.item').length === 12")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "review.png"), full_page=True)
-    # names with markup are shown as text, and nothing ran
-    assert MARKUP in page.inner_text("body") + first and page.dialogs == []
+    assert _count(page) == "待审核 38 条"
+    assert MARKUP in page.inner_text("#list")  # a name with markup is shown as text (and nothing ran)
+    # server-side search: the 24 test units, 20 a page
+    page.fill("#q", "测试单位")
+    _after(page, "筛选后 24 条")
+    assert page.locator(".item").count() == 20 and "第 1 / 2 页" in page.inner_text("#pageinfo")
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "desk.png"), full_page=False)
+    # ten with the mouse: the item's own buttons
+    for n in range(10):
+        item = page.locator(".item").first
+        item.locator("button[data-act=%s]" % ("accept" if n % 2 == 0 else "reject")).click()
+        _after(page, f"待审核 {37 - n} 条")
+    # ten with the keyboard (focus out of the search box first)
+    page.locator("header h1").click()
+    for n in range(10):
+        page.keyboard.press("2" if n % 3 == 0 else "j")
+        page.keyboard.press("a" if n % 2 == 0 else "r")
+        _after(page, f"待审核 {27 - n} 条")
+    # undo walks back two steps with the button and the key
+    page.click("#b-undo")
+    _after(page, "待审核 19 条")
+    page.keyboard.press("u")
+    _after(page, "待审核 20 条")
+    # the 铁西区 cluster: open it from the desk, see its conflicts, split it with the mouse
+    page.fill("#q", "鞍山")
+    _after(page, "筛选后 3 条")
+    page.locator(".item").first.locator("button[data-act=cluster]").click()
+    page.wait_for_selector("#units tr")
+    assert page.locator("#units tr").count() == 6 and "地区互斥" in page.inner_text("#conflicts")
+    assert page.locator("#b-all").is_disabled()
+    for unit, group in (("x2", "1"), ("t2", "1"), ("x3", "2")):
+        page.select_option(f"select[data-unit={unit}]", group)
+    assert "当前分组已把它们分开" in page.inner_text("#conflicts")
+    page.screenshot(path=str(SCREENS / "cluster.png"), full_page=True)
+    page.click("#b-groups")
+    assert "第 1 组" in page.inner_text("#confirm-text")
+    page.click("#confirm-yes")
+    page.wait_for_url(url + "/review")
+    page.wait_for_selector("#count")
+    _after(page, "待审核 8 条")
+    ids = store.live_snapshot().frame("id_map").set_index("source_org_id")["canonical_org_id"]
+    assert ids["t1"] == ids["x0"] == ids["x1"] and ids["t2"] == ids["x2"] != ids["x1"] and ids["x3"] == "x3"
+    # the audit page and its CSV
+    page.goto(url + "/review/audit")
+    page.wait_for_selector("#rows tr td")
+    assert "整组合并" in page.inner_text("#rows") and "撤销" in page.inner_text("#rows")
+    page.screenshot(path=str(SCREENS / "audit.png"), full_page=False)
+    with page.expect_download() as download:
+        page.click("#csv")
+    raw = Path(download.value.path()).read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    import io
 
-    from core.snapshot import write_export
     import pandas as pd
+
+    audit = pd.read_csv(io.StringIO(raw.decode("utf-8-sig")), dtype=str)
+    assert (audit["账号"] == "rev").all() and audit["操作"].eq("整组合并（可分组）").sum() == 1
+    assert audit["操作"].isin(["接受合并", "拒绝合并"]).sum() == 20
+    # the machine-readable export holds the decisions
+    from core.snapshot import write_export
 
     snap = store.live_snapshot()
     write_export({n: snap.frame(n) for n in ("organizations", "id_map", "merge_suggestions",
                                                "activity_visibility")}, tmp_path / "export")
     status = pd.read_csv(tmp_path / "export" / "merge_suggestions.csv", dtype=str)["status"].value_counts()
-    assert status.get("accepted") == 1 and status.get("rejected") == 1 and status.get("pending") == 12
-    reviewed = pd.read_csv(tmp_path / "export" / "id_map.csv", dtype=str)["how"].eq("reviewed").sum()
-    assert reviewed == 1
+    assert status.get("pending") == 8 and status.get("accepted", 0) + status.get("rejected", 0) >= 18 + 12
+    assert page.dialogs == []
+
+
+def test_error_pages_and_empty_states_are_chinese(server, page):
+    url, _ = server
+    page.goto(url + "/no-such-page")
+    assert "404 页面不存在" in page.inner_text("h1")
+    page.goto(url + "/api/review/undo")  # a POST-only address opened in a browser
+    assert "不接受" in page.inner_text("body") or "请先登录" in page.inner_text("body")
+    page.goto(url + "/review/clusters/x-x-x")
+    assert "请求参数不正确" in page.inner_text("body")
+    page.goto(url + "/review")
+    page.fill("input[name=name]", "rev")
+    page.fill("input[name=password]", "password-1")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".item.current")
+    page.fill("#q", "没有这个单位")
+    page.wait_for_selector(".empty")
+    assert "没有符合筛选条件" in page.inner_text("#list")
+    assert page.dialogs == []
 
 
 def test_demo_picker_finds_a_unit(server, page):
