@@ -40,6 +40,28 @@ def _national(category: str, parts) -> bool:
     return category in NATIONAL_CATEGORIES or parts.key.startswith(_NATIONAL_PREFIXES)
 
 
+CORRECTABLE = ("name", "category", "region_code")
+
+
+def apply_corrections(clean: pd.DataFrame, corrections: pd.DataFrame) -> pd.DataFrame:
+    """The checked registry with reviewers' corrections (``org_id, field, value``) put in its rows;
+    corrections of ids not in the registry are left out.
+
+    >>> reg = pd.DataFrame({"org_id": ["1", "2"], "name": ["广州科协", "x"], "category": ["", "其他"]})
+    >>> apply_corrections(reg, pd.DataFrame({"org_id": ["1"], "field": ["category"], "value": ["市级科协"]}))["category"].tolist()
+    ['市级科协', '其他']
+    """
+    if corrections is None or corrections.empty:
+        return clean
+    out = clean.copy()
+    row = pd.Index(out["org_id"]).get_indexer(corrections["org_id"])
+    for field in CORRECTABLE:
+        mine = (corrections["field"] == field).to_numpy() & (row >= 0)
+        if mine.any() and field in out.columns:
+            out.iloc[row[mine], out.columns.get_loc(field)] = corrections.loc[mine, "value"].to_numpy()
+    return out
+
+
 def prepare_registry(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
     """Normalised registry records: one row per valid source record."""
     f = clean.copy()

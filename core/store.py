@@ -52,6 +52,13 @@ users = Table("users", metadata,
               Column("name", String(64), primary_key=True), Column("role", String(16), nullable=False),
               Column("password_hash", Text, nullable=False), Column("token_hash", String(64)),
               Column("created_at", DateTime(timezone=True)))
+# a reviewer's correction of a unit's name, category or place: a fact every later run applies to
+# that record before normalising it (like decisions); the newest active one per field counts
+corrections = Table("corrections", metadata,
+                    Column("id", Integer, primary_key=True, autoincrement=True),
+                    Column("org_id", String(64), nullable=False, index=True), Column("field", String(16), nullable=False),
+                    Column("value", Text, nullable=False), Column("user", String(64)),
+                    Column("created_at", DateTime(timezone=True)), Column("active", Boolean, default=True))
 audit_log = Table("audit_log", metadata,
                   Column("id", Integer, primary_key=True, autoincrement=True),
                   Column("at", DateTime(timezone=True), nullable=False), Column("user", String(64)),
@@ -297,6 +304,30 @@ class Store:
                 if row["detail"].get("batch") not in undone:
                     return dict(row)
         return None
+
+    def correct(self, org_id: str, changes: dict[str, str], user: str) -> list[int]:
+        """Record corrections of ``org_id``'s fields (``name``, ``category``, ``region_code``); an older
+        active correction of the same field stops counting."""
+        ids = []
+        with self.engine.begin() as c:
+            for field, value in changes.items():
+                c.execute(update(corrections).where(corrections.c.org_id == org_id, corrections.c.field == field,
+                                                    corrections.c.active.is_(True)).values(active=False))
+                ids.append(int(c.execute(insert(corrections).values(
+                    org_id=org_id, field=field, value=value, user=user, created_at=now(), active=True)
+                ).inserted_primary_key[0]))
+        return ids
+
+    def withdraw_corrections(self, ids: list[int]) -> None:
+        with self.engine.begin() as c:
+            c.execute(update(corrections).where(corrections.c.id.in_(ids)).values(active=False))
+
+    def corrections_frame(self) -> pd.DataFrame:
+        """Active corrections: ``org_id, field, value`` (one per record and field)."""
+        with self.engine.connect() as c:
+            rows = c.execute(select(corrections.c.org_id, corrections.c.field, corrections.c.value)
+                             .where(corrections.c.active.is_(True))).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=["org_id", "field", "value"])
 
     # ------------------------------------------------------------------ users
     def add_user(self, name: str, role: str, password_hash: str) -> None:

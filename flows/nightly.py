@@ -8,6 +8,7 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pandas as pd
 from prefect import flow, get_run_logger
@@ -16,7 +17,7 @@ from prefect.utilities.annotations import quote
 from core.config import load_settings
 from core.guards import Shrink, ShrinkHeld, measure_shrink, shrink_message
 from core.quality import ValidationOutcome
-from core.records import pipeline_fingerprint
+from core.records import apply_corrections, pipeline_fingerprint
 from core.snapshot import snapshot_frames
 from core.sources import InputRejected
 from core.spreadsheet import write_for_people
@@ -145,6 +146,8 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         report["incremental"] = reuse
         with _stage("normalise", timings, run_id):
             previous_records = live.frame("records") if reuse else None
+            # reviewers' corrections of names, categories and places hold in every run, like decisions
+            reg_ck = replace(reg_ck, clean=apply_corrections(reg_ck.clean, store.corrections_frame()))
             records, acts, changed, previous_at = tasks.normalise(reg_ck, act_ck, previous_records)
             # a million-row run keeps only what later stages read (the registry as read feeds visibility)
             n_raw_reg = len(raw_reg.frame) + len(raw_reg.unparsable)

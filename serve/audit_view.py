@@ -14,6 +14,7 @@ SHANGHAI = timezone(timedelta(hours=8))  # reviewers read Beijing time; the data
 ACTIONS = {
     "review:accept": "接受合并", "review:reject": "拒绝合并", "review:cluster-accept": "整组合并（可分组）",
     "review:cluster-reject": "整组拒绝", "review:merge": "合并（审核人提出的同一单位）", "review:unmerge": "拆分合并",
+    "review:correct": "更正单位信息",
     "undo": "撤销", "decide:match": "记录事实：同一单位", "decide:distinct": "记录事实：不同单位",
     "undo:withdraw": "撤销时收回决定", "unmerge:withdraw-match": "拆分时收回合并决定",
     "withdraw:conflict": "因冲突收回（他人已决定）",
@@ -58,6 +59,9 @@ def summary(action: str, d: dict) -> str:
         return f"判定为不同单位：{units}" + (f"（建议 {d['sid']}）" if d.get("sid") else "")
     if action == "review:unmerge":
         return f"把 {d.get('unmerge')} 从 {d.get('from')} 中拆出"
+    if action == "review:correct":
+        said = {"name": "名称", "category": "类别", "region_code": "地区代码"}
+        return f"更正 {units}：" + "，".join(f"{said.get(k, k)}改为「{v}」" for k, v in (d.get("changes") or {}).items())
     if action == "undo":
         return f"撤销操作 {d.get('batch')}"
     if action.startswith("decide:"):

@@ -103,36 +103,10 @@ class Desk:
         records, the suggestions between them and the conflicts the matcher knows of."""
         parse_suggestion_id(sid)
         version, frames = self.frames()
-        q = self.queue()
-        hit = q[q["id"] == sid]
-        if hit.empty:
-            raise LookupError(f"没有待审核的合并建议 {sid}")
-        units, edges = {hit.iloc[0]["left_canonical"]}, hit
-        while len(units) < MAX_CLUSTER:
-            edges = q[q["left_canonical"].isin(units) | q["right_canonical"].isin(units)]
-            grown = units | set(edges["left_canonical"]) | set(edges["right_canonical"])
-            if grown == units:
-                break
-            units = grown
-        cut = len(units) >= MAX_CLUSTER
-        if cut:
-            units = set(sorted(units)[:MAX_CLUSTER]) | {hit.iloc[0]["left_canonical"], hit.iloc[0]["right_canonical"]}
-            edges = edges[edges["left_canonical"].isin(units) & edges["right_canonical"].isin(units)]
-        view = queues.unit_view(frames, self.regions, only=units)
-        idm = frames["id_map"]
-        members = idm[idm["canonical_org_id"].isin(units)]
-        rec = frames["records"].set_index("org_id")
+        units, edges, cut = queues.cluster_around(self.queue(), sid, MAX_CLUSTER)
         survivor = review.default_survivor(frames, sorted(units))
-        out_units = []
-        for u in sorted(units, key=lambda x: (x != survivor, x)):
-            mine = members[members["canonical_org_id"] == u]["source_org_id"].tolist()
-            out_units.append({"org_id": u, **{k: queues.plain(view.at[u, k]) for k in (
-                "name", "category", "region_code", "region_path", "province", "city", "parent", "children",
-                "activities", "certified", "members")},
-                "records": [{"org_id": m, "name": str(rec.at[m, "name"]).strip(), "category": rec.at[m, "category"],
-                             "region_code": rec.at[m, "region_code"], "certified": bool(rec.at[m, "certified"])}
-                            for m in mine]})
-        return {"id": sid, "units": out_units, "survivor": survivor, "cut": cut, "snapshot_version": version,
+        return {"id": sid, "units": queues.describe_units(frames, self.regions, units, survivor),
+                "survivor": survivor, "cut": cut, "snapshot_version": version,
                 "suggestions": [{"id": r.id, "left": r.left_canonical, "right": r.right_canonical,
                                  "left_org_id": r.left_org_id, "right_org_id": r.right_org_id,
                                  "score": float(r.score), "explanation": r.explanation} for r in edges.itertuples()],
@@ -156,21 +130,7 @@ class Desk:
 
     def unit(self, org_id: str) -> dict:
         """The unit a record belongs to, with every record merged into it and how."""
-        _, frames = self.frames()
-        idm = frames["id_map"]
-        hit = idm[idm["source_org_id"] == org_id]
-        if hit.empty:
-            raise LookupError(f"组织库中没有 ID 为 {org_id} 的记录")
-        canonical = hit["canonical_org_id"].iloc[0]
-        view = queues.unit_view(frames, self.regions, only={canonical})
-        rec = frames["records"].set_index("org_id")
-        members = idm[idm["canonical_org_id"] == canonical]
-        return {"org_id": org_id, "canonical": canonical,
-                "unit": {k: queues.plain(view.at[canonical, k]) for k in view.columns},
-                "records": [{"org_id": m, "how": h, "name": str(rec.at[m, "name"]).strip(),
-                             "category": rec.at[m, "category"], "region_code": rec.at[m, "region_code"],
-                             "certified": bool(rec.at[m, "certified"])}
-                            for m, h in zip(members["source_org_id"], members["how"])]}
+        return queues.describe_unit(self.frames()[1], self.regions, org_id)
 
     # ------------------------------------------------------------------ deciding
     def decide(self, sid: str, decision: str, user: dict, survivor: str | None = None) -> dict:
@@ -244,6 +204,30 @@ class Desk:
             return self._batch(user, "cluster-accept", facts, sid=sid,
                                extra={"groups": mapped, "survivors": list(chosen.values())})
 
+    def correct(self, org_id: str, changes: dict[str, str], user: dict) -> dict:
+        """Correct the surviving name, category or place of ``org_id``'s unit: a fact every later
+        nightly run applies to that record (like decisions), and the live lookup shows at once."""
+        changes = {k: (v or "").strip() for k, v in changes.items() if v is not None}
+        problems = review.correction_problems(changes, self.regions)
+        if problems:
+            raise ValueError("；".join(problems))
+        with self._lock:
+            version, frames = self.frames()
+            canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
+            if org_id not in canon.index:
+                raise LookupError(f"组织库中没有 ID 为 {org_id} 的记录")
+            unit = canon[org_id]
+            before = review.before_state(frames, {unit})
+            ids = self.store.correct(unit, changes, user["name"])
+            frames = review.apply_correction(frames, unit, changes, self.regions)
+            batch = uuid.uuid4().hex[:12]
+            self.store.audit(user["name"], "review:correct", {
+                "batch": batch, "kind": "correct", "decisions": [], "corrections": ids, "units": [unit],
+                "changes": changes, "before": before, "after": {unit: unit}})
+            snap = self._publish(frames, {"batch": batch, "kind": "correct"}, f"{user['name']}: correct",
+                                 set(before["id_map"]))
+        return {"org_id": unit, "batch": batch, "kind": "correct", "changes": changes, "snapshot_version": snap.version}
+
     def undo(self, user: dict) -> dict:
         """Take back the user's latest batch still in force (call again to go further back)."""
         with self._lock:
@@ -251,6 +235,7 @@ class Desk:
             if batch is None:
                 raise LookupError(f"{user['name']} 没有可撤销的决定")
             detail = batch["detail"]
+            self.store.withdraw_corrections(detail.get("corrections", []))
             for did in detail["decisions"]:
                 try:
                     self.store.withdraw(did, user["name"], action="undo:withdraw")

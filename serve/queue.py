@@ -5,11 +5,14 @@ of a queue of 100,000 costs a few vectorised filters, not a rebuild.
 """
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from core.regions import RegionTable
 from core.store import pair_key
 
+CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 BANDS = {"high": (0.85, 1.01), "mid": (0.78, 0.85), "low": (0.0, 0.78)}
 BAND_LABELS = {"high": "高（≥0.85）", "mid": "中（0.78–0.85）", "low": "低（<0.78）"}
 SIDE = ["org_id", "canonical", "name", "category", "region_code", "region_path", "province", "city", "parent",
@@ -77,12 +80,27 @@ def review_queue(frames: dict[str, pd.DataFrame], decided: set[str], regions: Re
         s[f"{side}_certified"] = s[f"{side}_certified"].fillna(False).astype(bool)
         for col in ("region_code", "region_path", "province", "city", "parent", "category"):
             s[f"{side}_{col}"] = s[f"{side}_{col}"].fillna("")
+    s["explanation"] = with_place_names(s["explanation"], regions)
     s["activities"] = s["left_activities"] + s["right_activities"]
     s["certified"] = s["left_certified"] | s["right_certified"]
     # what the search box looks in: both ids, names and places
     s["haystack"] = (s["left_org_id"] + " " + s["right_org_id"] + " " + s["left_name"] + " " + s["right_name"] + " "
                      + s["left_region_path"] + " " + s["right_region_path"]).astype(object).str.lower()
     return ordered(s)
+
+
+def with_place_names(explanations: pd.Series, regions: RegionTable) -> pd.Series:
+    """The region codes the matcher's explanations cite, as the places' names (once per distinct text).
+
+    >>> from core.regions import default_regions
+    >>> with_place_names(pd.Series(["一条没有地区信息（另一条在 210303）"]), default_regions()).tolist()
+    ['一条没有地区信息（另一条在 辽宁省鞍山市铁西区）']
+    """
+    def named(text: str) -> str:
+        return CODE.sub(lambda m: regions.path_names(m.group(0)) or m.group(0), text)
+
+    distinct = explanations.dropna().unique()
+    return explanations.map(dict(zip(distinct, (named(t) for t in distinct))))
 
 
 def ordered(queue: pd.DataFrame) -> pd.DataFrame:
@@ -136,6 +154,56 @@ def places(queue: pd.DataFrame, regions: RegionTable) -> list[dict]:
                     "count": int(n), "cities": [{"code": c, "name": regions.by_code[c].name if c in regions.by_code
                                                  else c, "count": int(k)} for c, k in cities.items()]})
     return out
+
+
+def cluster_around(queue: pd.DataFrame, sid: str, most: int) -> tuple[set[str], pd.DataFrame, bool]:
+    """The units the pending suggestions connect to suggestion ``sid`` (at most ``most``), the
+    suggestions between them, and whether the component was cut."""
+    hit = queue[queue["id"] == sid]
+    if hit.empty:
+        raise LookupError(f"没有待审核的合并建议 {sid}")
+    first = {hit.iloc[0]["left_canonical"], hit.iloc[0]["right_canonical"]}
+    units, edges = set(first), hit
+    while len(units) < most:  # a frontier at a time: two vectorised lookups per step, not a graph of 100,000
+        edges = queue[queue["left_canonical"].isin(units) | queue["right_canonical"].isin(units)]
+        grown = units | set(edges["left_canonical"]) | set(edges["right_canonical"])
+        if grown == units:
+            break
+        units = grown
+    cut = len(units) >= most
+    if cut:
+        units = set(sorted(units - first)[:most - 2]) | first
+    edges = queue[queue["left_canonical"].isin(units) & queue["right_canonical"].isin(units)]
+    return units, edges, cut
+
+
+def describe_units(frames: dict[str, pd.DataFrame], regions: RegionTable, units: set[str], survivor: str) -> list[dict]:
+    """The units as the cluster view shows them (the survivor first), each with its records."""
+    view = unit_view(frames, regions, only=units)
+    idm = frames["id_map"]
+    members = idm[idm["canonical_org_id"].isin(units)]
+    rec = frames["records"].set_index("org_id")
+    out = []
+    for u in sorted(units, key=lambda x: (x != survivor, x)):
+        mine = members.loc[members["canonical_org_id"] == u, "source_org_id"].tolist()
+        out.append({"org_id": u, **{k: plain(view.at[u, k]) for k in view.columns},
+                    "records": [{"org_id": m, "name": str(rec.at[m, "name"]).strip(), "category": rec.at[m, "category"],
+                                 "region_code": rec.at[m, "region_code"], "certified": bool(rec.at[m, "certified"])}
+                                for m in mine]})
+    return out
+
+
+def describe_unit(frames: dict[str, pd.DataFrame], regions: RegionTable, org_id: str) -> dict:
+    """The unit record ``org_id`` belongs to, with every record merged into it and how."""
+    idm = frames["id_map"]
+    hit = idm[idm["source_org_id"] == org_id]
+    if hit.empty:
+        raise LookupError(f"组织库中没有 ID 为 {org_id} 的记录")
+    canonical = hit["canonical_org_id"].iloc[0]
+    unit = describe_units(frames, regions, {canonical}, canonical)[0]
+    how = dict(zip(idm["source_org_id"], idm["how"]))
+    records = [dict(r, how=how[r["org_id"]]) for r in unit.pop("records")]
+    return {"org_id": org_id, "canonical": canonical, "unit": unit, "records": records}
 
 
 def row_json(r: dict) -> dict:

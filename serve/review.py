@@ -80,6 +80,36 @@ def restore(frames: dict[str, pd.DataFrame], before: dict) -> dict[str, pd.DataF
     return f
 
 
+def correction_problems(changes: dict[str, str], regions) -> list[str]:
+    """What is wrong with a correction, in Chinese (empty when it may be made)."""
+    from core.records import CORRECTABLE
+    from core.schema import CATEGORIES
+
+    problems = [f"不能更正字段 {k}（可更正：名称 name、类别 category、地区代码 region_code）"
+                for k in changes if k not in CORRECTABLE]
+    if not changes:
+        problems.append("没有要更正的内容")
+    if "name" in changes and not 2 <= len(changes["name"]) <= 100:
+        problems.append("名称应为 2 到 100 个字")
+    if "category" in changes and changes["category"] not in CATEGORIES:
+        problems.append(f"未知的组织类别：{changes['category']}")
+    if "region_code" in changes and changes["region_code"] and changes["region_code"] not in regions.by_code:
+        problems.append(f"地区代码 {changes['region_code']} 不在 GB/T 2260 区划表中")
+    return problems
+
+
+def apply_correction(frames: dict[str, pd.DataFrame], unit: str, changes: dict[str, str], regions) -> dict:
+    """The unit's row with the corrected fields (the nightly run redoes its parent and province)."""
+    f = _editable(frames)
+    orgs = f["organizations"]
+    row = orgs.index[orgs["org_id"] == unit]
+    for field, value in changes.items():
+        orgs.loc[row, field] = value
+    if changes.get("region_code") and orgs.loc[row, "category"].iloc[0] not in NATIONAL_CATEGORIES:
+        orgs.loc[row, "province_code"] = regions.province(changes["region_code"]) or ""
+    return f
+
+
 def apply_match(frames: dict[str, pd.DataFrame], left: str, right: str, survivor: str) -> dict[str, pd.DataFrame]:
     """Merge the units of ``left`` and ``right`` into the unit of ``survivor`` (a source or canonical id)."""
     f = _editable(frames)

@@ -150,6 +150,18 @@ def review_merge(org_ids: list[str], survivor: Optional[str] = typer.Option(None
     _done(_run(lambda: desk.merge(org_ids, account, survivor)), f"已合并 {'、'.join(org_ids)}")
 
 
+@review_app.command("correct")
+def review_correct(org_id: str, name: Optional[str] = typer.Option(None, help="更正后的名称"),
+                   category: Optional[str] = typer.Option(None, help="更正后的组织类别"),
+                   region_code: Optional[str] = typer.Option(None, "--region-code", help="更正后的地区代码（6 位）"),
+                   home: Optional[Path] = HOME, token: Optional[str] = TOKEN, user: Optional[str] = USER,
+                   password_stdin: bool = PASSWORD_STDIN):
+    """更正单位的名称、类别或地区（以后每晚运行都保留，如同审核决定）。"""
+    desk, account = _signed_in(home, token, user, password_stdin)
+    changes = {k: v for k, v in (("name", name), ("category", category), ("region_code", region_code)) if v is not None}
+    _done(_run(lambda: desk.correct(org_id, changes, account)), f"已更正 {org_id}")
+
+
 @review_app.command("undo")
 def review_undo(home: Optional[Path] = HOME, token: Optional[str] = TOKEN, user: Optional[str] = USER,
                 password_stdin: bool = PASSWORD_STDIN):

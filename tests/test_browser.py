@@ -28,6 +28,7 @@ def free_port() -> int:
 def server(tmp_path):
     settings, store = publish(tmp_path)
     add_user(store, "rev", "reviewer", "password-1")
+    add_user(store, "adm", "admin", "password-2")
     yield from _serve(settings, store)
 
 
@@ -172,6 +173,28 @@ def test_error_pages_and_empty_states_are_chinese(server, page):
     page.fill("#q", "没有这个单位")
     page.wait_for_selector(".empty")
     assert "没有符合筛选条件" in page.inner_text("#list")
+    assert page.dialogs == []
+
+
+def test_a_units_page_corrects_it_and_lets_an_admin_unmerge(server, page):
+    url, store = server
+    page.goto(url + "/review/units/c2")
+    page.fill("input[name=name]", "adm")
+    page.fill("input[name=password]", "password-2")
+    page.click("button[type=submit]")
+    page.goto(url + "/review/units/c2")
+    page.wait_for_selector("button[data-unmerge]")
+    assert "记录 c2 已合并到这里" in page.inner_text("#main")
+    page.fill("#correct input[name=name]", "广州市科学技术协会（更正）")
+    page.click("#correct button[type=submit]")
+    page.wait_for_function("document.querySelector('#main h2').textContent.includes('更正')")
+    page.screenshot(path=str(SCREENS / "unit.png"), full_page=True)
+    page.click("button[data-unmerge=c2]")
+    assert "c2" in page.inner_text("#confirm-text")
+    page.click("#confirm-yes")
+    page.wait_for_function("!document.querySelector('button[data-unmerge]')")
+    ids = store.live_snapshot().frame("id_map").set_index("source_org_id")["canonical_org_id"]
+    assert ids["c2"] == "c2" and store.corrections_frame()["value"].tolist() == ["广州市科学技术协会（更正）"]
     assert page.dialogs == []
 
 

@@ -272,3 +272,19 @@ def test_a_whole_cluster_rejected_at_once(service):
     r = service.post(f"/api/review/clusters/{sid}", json={"decision": "reject"}, headers=service.rev)
     assert r.status_code == 200 and len(r.json()["decisions"]) == 12
     assert pending(service)["total"] == 2
+
+
+def test_correcting_the_surviving_name_category_and_place(service):
+    r = service.post("/api/review/units/x0/correction", json={"name": "辽宁省沈阳市铁西区科学技术协会",
+                                                            "category": "县级科协", "region_code": "210106"},
+                     headers=service.rev)
+    assert r.status_code == 200, r.text
+    org = live(service, "organizations").set_index("org_id").loc["x0"]
+    assert org["name"] == "辽宁省沈阳市铁西区科学技术协会" and org["region_code"] == "210106"
+    assert set(service.store.corrections_frame()["field"]) == {"name", "category", "region_code"}
+    bad = service.post("/api/review/units/x0/correction", json={"category": "学校", "region_code": "999999"},
+                       headers=service.rev)
+    assert bad.status_code == 422 and "未知的组织类别" in bad.json()["detail"] and "999999" in bad.json()["detail"]
+    assert service.post("/api/review/undo", headers=service.rev).json()["kind"] == "correct"
+    assert service.store.corrections_frame().empty
+    assert live(service, "organizations").set_index("org_id").loc["x0", "region_code"] == ""

@@ -39,6 +39,12 @@ class MergeRequest(BaseModel):
     survivor: str | None = Field(None, max_length=64, pattern=ORG_ID, description="保留的单位 ID（须是其中之一）")
 
 
+class CorrectionRequest(BaseModel):
+    name: str | None = Field(None, max_length=100, description="更正后的名称")
+    category: str | None = Field(None, max_length=10, description="更正后的组织类别")
+    region_code: str | None = Field(None, pattern=r"^(\d{6})?$", description="更正后的地区代码（6 位）")
+
+
 class UnmergeRequest(BaseModel):
     org_id: str = Field(..., max_length=64, pattern=ORG_ID, description="要从所在单位中拆出的记录 ID")
 
@@ -109,7 +115,7 @@ def review_router(store: Store, desk: Desk, on_publish) -> APIRouter:
 
     @router.get("/review/units/{org_id}", response_class=HTMLResponse, include_in_schema=False)
     def unit_page(request: Request, org_id: str = Path(..., pattern=ORG_ID)):
-        return render(request, "unit.html", org_id=org_id)
+        return render(request, "unit.html", org_id=org_id, categories=CATEGORIES)
 
     @router.get("/api/review/suggestions", summary="待审核的合并建议（服务器端分页、搜索和筛选，按影响排序）")
     def suggestions(request: Request, status: Literal["pending"] = "pending",
@@ -161,6 +167,11 @@ def review_router(store: Store, desk: Desk, on_publish) -> APIRouter:
     def merge(request: Request, body: MergeRequest):
         user = require_user(request, store, write=True)
         return _answer(lambda: desk.merge(body.org_ids, user, body.survivor), on_publish)
+
+    @router.post("/api/review/units/{org_id}/correction", summary="更正单位的名称、类别或地区（以后每晚运行都保留）")
+    def correct(request: Request, body: CorrectionRequest, org_id: str = Path(..., pattern=ORG_ID)):
+        user = require_user(request, store, write=True)
+        return _answer(lambda: desk.correct(org_id, body.model_dump(exclude_none=True), user), on_publish)
 
     @router.post("/api/review/undo", summary="撤销自己最近的一次操作（可连续撤销多步）")
     def undo(request: Request):

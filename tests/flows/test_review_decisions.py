@@ -32,3 +32,19 @@ def test_decisions_hold_across_nightly_runs(tmp_path):
             index=False)}
         assert pairs[frozenset(("w1", "w2"))] == "rejected" and pairs[frozenset(("g1", "g2"))] == "accepted"
         assert sum(1 for p, st in pairs.items() if st == "pending" and p & {"w1", "w2", "g1", "g2"}) == 0
+
+
+def test_a_correction_holds_in_later_runs(tmp_path):
+    home = tmp_path / "home"
+    registry, activities = write(tmp_path / "in")
+    nightly(registry=str(registry), activities=str(activities), home=str(home))
+    store = open_store(load_settings(home=home))
+    Desk(store).correct("x0", {"name": "沈阳市铁西区科学技术协会", "region_code": "210106"},
+                        {"name": "rev", "role": "reviewer"})
+    nightly(registry=str(registry), activities=str(activities), home=str(home))
+    snap = store.live_snapshot()
+    rec = snap.frame("records").set_index("org_id")
+    assert rec.at["x0", "name"] == "沈阳市铁西区科学技术协会" and rec.at["x0", "region_code"] == "210106"
+    # with its place known, the record no longer pairs with the 鞍山 and 四平 units
+    pairs = {frozenset(p) for p in snap.frame("merge_suggestions")[["left_org_id", "right_org_id"]].itertuples(index=False)}
+    assert frozenset(("x0", "x2")) not in pairs and frozenset(("x0", "x3")) not in pairs
