@@ -142,7 +142,8 @@ def export(outdir: Path = typer.Argument(..., help="输出目录"), home: Option
     if snap is None:
         err.print("还没有发布过快照：请先运行 [bold]orgreg nightly[/]。")
         raise typer.Exit(1)
-    frames = {n: snap.frame(n) for n in ("organizations", "id_map", "merge_suggestions", "activity_visibility")}
+    frames = {n: snap.frame(n) for n in ("organizations", "id_map", "merge_suggestions", "activity_visibility",
+                                         "retired_ids") if snap.has(n)}
     for path in write_export(frames, outdir):
         console.print(f"已写出 {path}")
 

@@ -7,6 +7,8 @@ import pandas as pd
 
 from core.schema import EXPORT_COLUMNS
 
+RETIRED_EXPORT_COLUMNS = ["source_org_id", "last_canonical_org_id", "retired_in_run"]
+
 
 def suggestions_with_status(suggestions: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
     """Pending suggestions plus every pair people decided (accepted / rejected)."""
@@ -61,12 +63,17 @@ def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, 
 
 def write_export(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
     """The four contract files, column for column, UTF-8 with header, values as they are: they are
-    machine-readable (files for people go through ``core.spreadsheet``)."""
+    machine-readable (files for people go through ``core.spreadsheet``); ``retired_ids.csv`` beside
+    them when the snapshot has retired ids."""
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
     for filename, columns in EXPORT_COLUMNS.items():
         frame = frames[filename.removesuffix(".csv")][columns]
         path = outdir / filename
         frame.to_csv(path, index=False, encoding="utf-8")
+        written.append(path)
+    if "retired_ids" in frames:  # beside the contract files: ids published once and gone since
+        path = outdir / "retired_ids.csv"
+        frames["retired_ids"][RETIRED_EXPORT_COLUMNS].to_csv(path, index=False, encoding="utf-8")
         written.append(path)
     return written

@@ -11,11 +11,12 @@ COMPLETENESS_COLUMNS = ["category", "region_code", "region", "parent_id"]
 
 
 def choose_survivors(records: pd.DataFrame, roots: np.ndarray, activity_counts: pd.Series | None = None,
-                     previous_canonical=None) -> pd.Series:
+                     previous_canonical=None, returning=None) -> pd.Series:
     """The surviving rid of each record's cluster.
 
-    Rules, in order: certified first; then the id that was canonical in the last snapshot (so ids
-    stay stable run to run); then the one most activities point at; then the most complete; then the
+    Rules, in order: certified first; then an id that was its unit's canonical id when it left the
+    registry and is back (``returning``: a survivor missing for a night gets its id back); then the
+    id that was canonical in the last snapshot (so ids stay stable run to run); then the one most activities point at; then the most complete; then the
     oldest; then the smallest id, so the choice never depends on row order.
     """
     roots = np.asarray(roots)
@@ -28,13 +29,14 @@ def choose_survivors(records: pd.DataFrame, roots: np.ndarray, activity_counts: 
     f = pd.DataFrame({"rid": multi, "root": roots[multi], "org_id": records["org_id"].to_numpy()})
     f["certified"] = records["certified"].to_numpy().astype(bool)
     f["was_canonical"] = within(f["org_id"], previous_canonical) if previous_canonical is not None else False
+    f["returning"] = within(f["org_id"], returning) if returning is not None else False
     counts = activity_counts if activity_counts is not None else pd.Series(dtype="int64")
     f["activities"] = f["org_id"].map(counts).fillna(0).astype("int64")
     f["complete"] = sum((records[c].astype(str) != "").to_numpy().astype(int) for c in COMPLETENESS_COLUMNS)
     created = pd.to_datetime(records["created_at"], errors="coerce").astype("datetime64[us]")
     f["created"] = created.fillna(pd.Timestamp("2262-01-01")).to_numpy()
-    order = f.sort_values(["root", "certified", "was_canonical", "activities", "complete", "created", "org_id"],
-                          ascending=[True, False, False, False, False, True, True])
+    order = f.sort_values(["root", "certified", "returning", "was_canonical", "activities", "complete", "created",
+                           "org_id"], ascending=[True, False, False, False, False, False, True, True])
     survivor_of_root = order.drop_duplicates("root").set_index("root")["rid"]
     survivor[multi] = survivor_of_root.reindex(roots[multi]).to_numpy()
     return pd.Series(survivor)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.checks import within
 from dedupe.blocking import block_pairs
 from dedupe.canonical import choose_survivors, how_merged
 from dedupe.cluster import cluster_pairs
@@ -32,32 +33,48 @@ def _decision_rids(decisions: pd.DataFrame | None, kind: str, rid_of: pd.Index) 
     return pd.DataFrame({"rid_l": left[found], "rid_r": right[found]}, dtype=np.int64)
 
 
+def _held_back(scored: pd.DataFrame, records: pd.DataFrame, held, auto_threshold: float) -> pd.DataFrame:
+    """``scored`` with pairs touching a ``held`` id kept just under the automatic threshold (for clustering only)."""
+    if held is None or not len(held):
+        return scored
+    hold = within(records["org_id"], held)
+    touch = hold[scored["rid_l"].to_numpy(np.int64)] | hold[scored["rid_r"].to_numpy(np.int64)]
+    if not touch.any():
+        return scored
+    capped = np.where(touch, np.minimum(scored["score"].to_numpy(), np.nextafter(auto_threshold, 0)),
+                      scored["score"].to_numpy())
+    return scored.assign(score=capped)
+
+
 def resolve_duplicates(records: pd.DataFrame, *, auto_threshold: float, review_threshold: float,
                        max_block_size: int = 100, decisions: pd.DataFrame | None = None,
-                       activity_counts: pd.Series | None = None, previous_canonical=None
-                       ) -> Resolution:
+                       activity_counts: pd.Series | None = None, previous_canonical=None, returning=None,
+                       held=None) -> Resolution:
     """Find duplicates among prepared records; ``decisions`` are people's ``match``/``distinct`` facts."""
     matching = correct_common_heads(records)
     pairs, stats = block_pairs(matching, max_block_size)
     return settle_duplicates(records, score_pairs(matching, pairs), stats, auto_threshold=auto_threshold,
                              review_threshold=review_threshold, decisions=decisions,
-                             activity_counts=activity_counts, previous_canonical=previous_canonical)
+                             activity_counts=activity_counts, previous_canonical=previous_canonical,
+                             returning=returning, held=held)
 
 
 def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, *, auto_threshold: float,
                       review_threshold: float, decisions: pd.DataFrame | None = None,
-                      activity_counts: pd.Series | None = None, previous_canonical=None
-                      ) -> Resolution:
+                      activity_counts: pd.Series | None = None, previous_canonical=None, returning=None,
+                      held=None) -> Resolution:
     """From scored pairs to clusters, survivors, the id map and the suggestions (record ids are unique:
-    ingest quarantines repeated ids)."""
+    ingest quarantines repeated ids). ``returning`` ids get their canonical id back (``choose_survivors``);
+    pairs with a ``held`` id (reused for another unit) are never merged automatically, only suggested."""
     stats = dict(stats)
     rid_of = pd.Index(records["org_id"].to_numpy(dtype=object))
-    roots, edges, review = cluster_pairs(len(records), scored, auto_threshold, review_threshold,
+    roots, edges, review = cluster_pairs(len(records), _held_back(scored, records, held, auto_threshold),
+                                         auto_threshold, review_threshold,
                                          _decision_rids(decisions, "match", rid_of),
                                          _decision_rids(decisions, "distinct", rid_of),
                                          tuple(records[c].to_numpy() for c in ("region_best", "prefecture_best",
                                                                                "province_best")))
-    survivor = choose_survivors(records, roots, activity_counts, previous_canonical)
+    survivor = choose_survivors(records, roots, activity_counts, previous_canonical, returning)
     how = how_merged(len(records), edges, survivor)
     ids = records["org_id"].to_numpy()
     id_map = pd.DataFrame({"source_org_id": ids, "canonical_org_id": ids[survivor.to_numpy()], "how": how})
@@ -66,6 +83,10 @@ def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, 
     ends[review["rid_l"].to_numpy(np.int64)] = True
     evidence = scored[ends[scored["rid_l"].to_numpy(np.int64)]].drop(columns=["score"])
     review = review.merge(evidence, on=["rid_l", "rid_r"], how="left").assign(score=review["score"].to_numpy())
+    if held is not None and len(review):  # a held pair is suggested with its own score, not the capped one
+        own = scored.set_index(["rid_l", "rid_r"])["score"]
+        review["score"] = own.reindex(pd.MultiIndex.from_frame(review[["rid_l", "rid_r"]])).fillna(
+            review["score"]).to_numpy()
     review["explanation"] = explain_pairs(records, review)
     suggestions = pd.DataFrame({"left_org_id": ids[review["rid_l"].to_numpy().astype(int)],
                                 "right_org_id": ids[review["rid_r"].to_numpy().astype(int)],

@@ -16,6 +16,8 @@ from prefect.utilities.annotations import quote
 
 from core.config import load_settings
 from core.guards import Shrink, ShrinkHeld, measure_shrink, shrink_message
+from core.lineage import (RETIRED_BASIS, empty_retired, keep_last_units, retire_ids, reused_ids,
+                          units_through_retired)
 from core.quality import ValidationOutcome
 from core.records import apply_corrections, pipeline_fingerprint
 from core.snapshot import snapshot_frames
@@ -83,11 +85,25 @@ def with_dask(address: str):
     return nightly.with_options(task_runner=DaskTaskRunner(address=address))
 
 
+def published_ids(live) -> dict:
+    """What the live snapshot says about ids (all None without one): its id map, units, record names,
+    retired ids and flagged reused ids."""
+    if live is None:
+        return dict.fromkeys(("id_map", "orgs", "names", "retired", "reused"))
+    return {"id_map": live.frame("id_map", ["source_org_id", "canonical_org_id"]),
+            "orgs": live.frame("organizations", ["org_id", "name", "category", "region_code", "province_code"]),
+            "names": live.frame("records", ["org_id", "name", "name_norm"]),
+            "retired": live.frame("retired_ids") if live.has("retired_ids") else None,
+            "reused": live.frame("reused_ids") if live.has("reused_ids") else None}
+
+
 def shrink_against(live, id_map: pd.DataFrame, orgs: pd.DataFrame, visibility: pd.DataFrame,
                    quarantined: float) -> Shrink:
     """This result's shrink against the live snapshot ``live`` (write-audit-publish)."""
     counts = live.counts or {}
     live_quarantined = counts.get("registry_quarantined", 0) / max(counts.get("registry_rows", 0), 1)
+    kept_on_retired = visibility["basis"].str.startswith(RETIRED_BASIS)  # they lost their unit all the same
+    visibility = visibility.assign(canonical_org_id=visibility["canonical_org_id"].where(~kept_on_retired, ""))
     return measure_shrink(live.frame("id_map", ["source_org_id"])["source_org_id"], id_map["source_org_id"],
                           len(live.frame("organizations", ["org_id"])), len(orgs),
                           live.frame("activity_visibility", ["activity_id", "canonical_org_id"]), visibility,
@@ -155,8 +171,17 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             n_reg_q, n_act_q = len(reg_ck.quarantine), len(act_ck.quarantine)
             del raw_reg, raw_act, reg_ck, act_ck
         with _stage("duplicates", timings, run_id):
-            previous = live.frame("id_map")["canonical_org_id"] if live else None  # last run's canonical ids
+            published = published_ids(live)
+            previous = published["id_map"]["canonical_org_id"] if live else None  # last run's canonical ids
             decisions = store.decisions_frame()
+            # ids that keep resolving: a survivor back after a night away gets its canonical id back; an id
+            # now naming another unit is flagged and kept out of automatic merges until a person decides
+            gone = published["retired"]
+            returning = (gone.loc[gone["source_org_id"] == gone["last_canonical_org_id"], "source_org_id"]
+                         if gone is not None else None)
+            decided = set(decisions["left_org_id"]) | set(decisions["right_org_id"])
+            flagged = reused_ids(records, published["names"], gone, published["reused"], decided, run_id)
+            report["reused"] = flagged
             # pair scoring is the heavy part: one task per share, run by the flow's task runner
             # (threads in-process, or the workers of a Dask cluster with --dask-address); an
             # incremental run scores only what changed and reuses the last run's other scores
@@ -170,7 +195,8 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             # quote: Prefect would otherwise visit each of a million ids looking for futures (at 1 M the
             # settle task took 19 s in the flow against 6 s for the same call in-process)
             res = tasks.settle(records, scored, stats, acts, decisions, quote(previous),
-                               settings.auto_merge_threshold, settings.review_threshold)
+                               settings.auto_merge_threshold, settings.review_threshold, quote(returning),
+                               quote(flagged["org_id"]))
             del scored
             report["resolution"] = res
         with _stage("hierarchy", timings, run_id):
@@ -183,8 +209,13 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         recording = ThreadPoolExecutor(max_workers=1)
         recorded = recording.submit(_record_parent_changes, store, run_id, changes, run_dir)
         recording.shutdown(wait=False)  # its one thread ends when the record is written
+        retired = (retire_ids(published["id_map"], published["orgs"], published["names"], gone, res.id_map, run_id)
+                   if live is not None else empty_retired())
         with _stage("visibility", timings, run_id):
-            visibility, gains, roll = tasks.assign_visibility(acts, quote(before.result()), res.id_map, orgs)
+            # an activity whose unit left the registry keeps that unit (or the one its record went into)
+            visibility, gains, roll = tasks.assign_visibility(acts, quote(before.result()),
+                                                              units_through_retired(res.id_map, retired), orgs)
+            visibility = keep_last_units(visibility, acts, retired)
             report["gains"] = gains
         with _stage("validate_result", timings, run_id):
             report["validations"] = list(input_validation.result()) + report["validations"]
@@ -200,6 +231,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
                     raise ShrinkHeld(shrink_message(shrink, settings.shrink_limits))
         frames = snapshot_frames(records, acts, res, orgs, changes, visibility, gains, roll, decisions)
         frames["blocking_keys"] = keys  # what the next incremental run blocks against
+        frames["retired_ids"], frames["reused_ids"] = retired, flagged
         frames["meta"] = pd.DataFrame([{"pipeline": PIPELINE, "incremental": reuse}])
         counts = {
             "registry_rows": n_raw_reg, "registry_kept": len(records), "registry_quarantined": n_reg_q,
@@ -209,6 +241,8 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             "suggestions_pending": int((frames["merge_suggestions"]["status"] == "pending").sum()),
             "parent_changes": int(len(changes)), "parents_need_review": int(orgs["needs_review"].sum()),
             "newly_visible": int(gains["newly_visible"].sum()) if len(gains) else 0,
+            "retired_ids": int((retired["retired_in_run"] == run_id).sum()), "reused_ids": len(flagged),
+            "activities_of_retired_units": int(visibility["basis"].str.startswith(RETIRED_BASIS).sum()),
         }
         report["counts"] = counts
         with _stage("publish", timings, run_id):

@@ -73,6 +73,7 @@ def write_run_report(run_dir: Path, report: dict) -> Path:
                        if g["province_code"] in regions.by_code else "")
                   for g in gains.to_dict("records")] if gains is not None else [],
         "parent_changes_path": "parent_changes.csv" if (run_dir / "parent_changes.csv").exists() else "",
+        "reused": report["reused"].to_dict("records") if report.get("reused") is not None else [],
         "shrink": [{"label": LABELS[k], "value": v, "limit": settings.shrink_limits[k],
                     "over": v > settings.shrink_limits[k]} for k, v in (report.get("shrink") or {}).items()],
     }

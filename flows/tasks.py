@@ -96,11 +96,11 @@ def score_share(chunk: ScoringChunk) -> pd.DataFrame:
 @frame_task
 def settle(records: pd.DataFrame, scored: list[pd.DataFrame], stats: dict, activities: pd.DataFrame,
            decisions: pd.DataFrame, previous_canonical, auto_threshold: float,
-           review_threshold: float) -> Resolution:
+           review_threshold: float, returning=None, held=None) -> Resolution:
     return settle_duplicates(records, pd.concat(scored, ignore_index=True), stats, auto_threshold=auto_threshold,
                              review_threshold=review_threshold, decisions=decisions,
                              activity_counts=activities["org_id"].value_counts(),
-                             previous_canonical=previous_canonical)
+                             previous_canonical=previous_canonical, returning=returning, held=held)
 
 
 @frame_task

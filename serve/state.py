@@ -65,6 +65,7 @@ class Loaded:
     rollup: pd.DataFrame  # indexed by org_id
     children: dict[str, list[str]]
     records: pd.DataFrame  # CHECK_COLUMNS, indexed by the canonical id (sorted)
+    retired: pd.DataFrame | None = None  # ids that left the registry (core.lineage), indexed by source_org_id
 
 
 def load(store: Store, regions: RegionTable) -> Loaded | None:
@@ -85,7 +86,8 @@ def load(store: Store, regions: RegionTable) -> Loaded | None:
     by_unit = records[CHECK_COLUMNS].set_index(records["org_id"].map(
         pd.Series(id_map["canonical_org_id"].to_numpy(), index=id_map["source_org_id"].to_numpy())).rename("unit"))
     return Loaded(snap.version, orgs.set_index("org_id", drop=False), canonical, index, visibility,
-                  snap.frame("rollup").set_index("org_id"), children, by_unit.sort_index())
+                  snap.frame("rollup").set_index("org_id"), children, by_unit.sort_index(),
+                  snap.frame("retired_ids").set_index("source_org_id") if snap.has("retired_ids") else None)
 
 
 def settle_memory() -> None:

@@ -30,6 +30,27 @@ def org_view(current: Loaded, oid: str) -> dict:
             "aliases": [a for a in row["aliases"].split("|") if a], "certified": bool(row["certified"])}
 
 
+def retired_view(current: Loaded, org_id: str) -> dict:
+    """An id that was published once and has left the registry: the unit its record went into when that
+    still exists, else what the unit last was; 404 only for an id never published."""
+    gone = current.retired
+    if gone is None or org_id not in gone.index:
+        raise HTTPException(404, f"组织库中没有 ID 为 {org_id} 的组织")
+    row = gone.loc[org_id]
+    since = int(row["retired_in_run"])
+    retired = {"retired": True, "retired_in_run": since, "requested_id": org_id,
+               "last_canonical_org_id": row["last_canonical_org_id"]}
+    now = row["now_canonical_org_id"]
+    if now and now in current.orgs.index:
+        body = org_view(current, now)
+        body.update(retired, merged=True, how="retired",
+                    note=f"{org_id} 已于第 {since} 次运行从组织库中移除；它所在的单位仍在，为 {now}")
+        return body
+    return {"org_id": org_id, "name": row["last_name"], "category": row["last_category"],
+            "region_code": row["last_region_code"], "province_code": row["last_province_code"], "merged": False,
+            "note": f"该单位已于第 {since} 次运行从组织库中移除（已停用），以上为它最后一次发布时的信息", **retired}
+
+
 def orgs_router(holder: SnapshotHolder) -> APIRouter:
     router = APIRouter()
 
@@ -38,7 +59,7 @@ def orgs_router(holder: SnapshotHolder) -> APIRouter:
         current = live_snapshot(holder)
         canonical = current.canonical.get(org_id)
         if canonical is None:
-            raise HTTPException(404, f"组织库中没有 ID 为 {org_id} 的组织")
+            return retired_view(current, org_id)
         body = org_view(current, canonical)
         body.update(requested_id=org_id, merged=canonical != org_id,
                     how=current.canonical.how_of(org_id), note=f"{org_id} 已合并到 {canonical}" if canonical != org_id else "")
