@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 DEV = ROOT.parent / "shared" / "data" / "dev"
 
 from bench.inprocess import run_stages  # noqa: E402
-from core.synthetic import ALL_NOISE, generate, write  # noqa: E402
+from bench.synthetic import ALL_NOISE, generate, write  # noqa: E402
 
 
 def scorer():

@@ -18,7 +18,7 @@ def peak_rss_mb() -> float:
 
 def generated(records: int, seed: int = 7) -> Path:
     """A generated registry of about ``records`` rows (cached under bench/out/)."""
-    from core.synthetic import generate, write
+    from bench.synthetic import generate, write
 
     folder = OUT / f"gen-{records}-{seed}"
     if not (folder / "registry.csv").exists():

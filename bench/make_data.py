@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.synthetic import ALL_NOISE, generate, write  # noqa: E402
+from bench.synthetic import ALL_NOISE, generate, write  # noqa: E402
 
 
 def main() -> None:

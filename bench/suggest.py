@@ -182,7 +182,7 @@ def quality() -> None:
 def large_frames(units: int) -> dict[str, pd.DataFrame]:
     """1,000,000 canonical units plus their aliases (the generator's truth decides the units)."""
     cache = OUT / f"suggest-{units}.parquet"
-    from core.synthetic import generate
+    from bench.synthetic import generate
 
     gen = generate(units, seed=9)
     truth = gen["truth_orgs"]

@@ -28,8 +28,14 @@ _NOISE = re.compile(r"[^0-9A-Za-z\u3400-\u9fff\uf900-\ufaff（）·&]+")
 _EDGE_NOISE = re.compile(r"^[·&]+|[·&]+$")
 # Remarks people add in brackets that do not change which unit is meant; anything else in brackets
 # (中国地质大学（北京）, 中国石油大学（华东）) is part of the name and is kept.
-_NOTE = re.compile(r"（(?:重复|机关|筹|筹备|新|旧|原|本级|已认证|未认证|秘书处|科普日|试用|测试|临时|停用|作废|总部|"
-                   r"[0-9]{4}年?|[A-Za-z&·.\- ]+)?）")
+REMARKS = ("重复", "机关", "筹", "筹备", "新", "旧", "原", "本级", "已认证", "未认证", "秘书处", "科普日", "试用", "测试",
+           "临时", "停用", "作废", "总部", "已合并", "合并", "副本", "备份", "旧版", "新版", "注销", "已注销", "撤销",
+           "待审核", "已审核", "审核中", "勿用", "重复录入", "已删除", "删除", "待删除", "正式", "主账号", "专用")
+_NOTE = re.compile(r"（(?:" + "|".join(sorted(REMARKS, key=len, reverse=True)) +
+                   r"|[0-9]{4}(?:年度?|版)?|[A-Za-z&·.\- ]+)?）")
+_BRACKETED = re.compile(r"（([^（）]{2,6})）")
+# Remarks written without brackets at the end of a name: 四川省科学技术协会2023版, …副本
+_TAIL_NOTE = re.compile(r"(?<=[\u3400-\u9fff])(?:[0-9]{4}(?:年度?|版)|副本|备份|拷贝)$")
 _LATIN_EDGE = re.compile(r"^[A-Za-z]{2,}(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff])[A-Za-z]{2,}$")
 _OFFICE_TAIL = re.compile(r"(协会|学会|委员会|研究会|联合会|部|局)(机关|本级|秘书处)$")
 _STATE_PREFIX = re.compile(r"^中华人民共和国(?=.)")
@@ -47,6 +53,8 @@ UNIT_WORDS = sorted(set(GENERIC_SUFFIXES) | {
     "学校", "幼儿园", "医院", "中医院", "卫生院", "保健院", "教育基地", "科普基地", "委员会", "管理局",
     "监督管理局", "融媒体中心", "控制中心", "推广中心", "推广站", "气象局", "地震局", "水文站", "红十字会",
 }, key=len, reverse=True)
+# two-character generic words whose one-character typos are mended (公司 / 集团 typos meet 有限公司 first)
+_TYPED_SHORT_WORDS = frozenset({"学会", "协会", "科协", "小学", "中学"})
 NUMERALS = set("0123456789〇零一二三四五六七八九十百")
 _ORDINALNUMERALS = re.compile(r"第([1-9][0-9]?)(?![0-9])")
 # 七中 / 三小 at the end of a name are 第七中学 / 第三小学
@@ -109,6 +117,19 @@ def normalise_name(name: str | None) -> str:
     return _SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s)
 
 
+def fold_place_text(text: str | None) -> str:
+    """The ``region`` text with width and traditional characters folded, place names protected.
+
+    >>> fold_place_text("四川省 德陽市")
+    '四川省 德阳市'
+    """
+    if not text:
+        return ""
+    s = _T2S.convert(unicodedata.normalize("NFKC", str(text)))
+    protected, originals = _protected_places()
+    return protected.sub(lambda m: originals[m.group(0)], s) if originals else s
+
+
 def _chinese_number(n: int) -> str:
     """1..99 as schools and units write them (第8中学 → 第八中学)."""
     digits = "〇一二三四五六七八九"
@@ -125,10 +146,11 @@ def name_key(norm: str) -> str:
     '中国数学会'
     """
     prev = None
-    s = norm
+    s = _BRACKETED.sub(_typed_remark, norm)
     while prev != s:
         prev = s
         s = _NOTE.sub("", s)
+        s = _TAIL_NOTE.sub("", s)
         s = s.replace("（", "").replace("）", "")  # what is left in brackets is part of the name
         s = _LATIN_EDGE.sub("", s)
         s = _OFFICE_TAIL.sub(r"\1", s)
@@ -136,41 +158,82 @@ def name_key(norm: str) -> str:
     return snap_unit_word(_SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s))
 
 
+def _typed_remark(m: re.Match) -> str:
+    """A bracketed remark typed with one wrong character (（科谱日）, （秘书外）) is the remark; a place in
+    brackets inside a company's name (润新（肇庆）种业有限公司) names the company's place, not another firm."""
+    inner = m.group(1)
+    for word in REMARKS:
+        if len(word) == len(inner) >= 2:
+            diff = [i for i, (x, y) in enumerate(zip(word, inner)) if x != y]
+            if len(diff) == 1 and homophones(word[diff[0]], inner[diff[0]], loose=True):
+                return "（" + word + "）"
+    if "公司" in m.string[m.end():] and default_regions().parse(inner).consumed == len(inner):
+        return ""
+    return m.group(0)
+
+
 @lru_cache(maxsize=1)
 def _masked_unit_words() -> dict[str, list[str]]:
     masked: dict[str, list[str]] = {}
-    for w in UNIT_WORDS:
-        if len(w) >= 3:
+    for w in UNIT_WORDS + list(_SHORT_GENERIC):
+        if len(w) >= 3 or w in _TYPED_SHORT_WORDS:
             for i in range(len(w)):
                 masked.setdefault(w[:i] + "\0" + w[i + 1:], []).append(w)
     return masked
 
 
 def snap_unit_word(key: str) -> str:
-    """Correct a one-character typo in the unit word a name ends with (图书管 → 图书馆).
+    """Correct a one-character typo in the unit word a name ends with (图书管 → 图书馆), and in the
+    generic suffixes before it (有限公斯科学技术胁会).
 
     The longest unit word the name ends with wins, so 科学枝术协会 is mended although it ends with
-    the correct 协会; a different word that is not a typo (科技局) is left alone.
+    the correct 协会; a different word that is not a typo (科技局) is left alone. The two-character
+    generic words (学会, 协会, 科协) are mended only after at least two characters of name.
 
-    >>> snap_unit_word("涟源市图书管"), snap_unit_word("光润船舶有限公司科学枝术协会"), snap_unit_word("东安区科技局")
+    >>> snap_unit_word("涟源市图书管"), snap_unit_word("光润船舶有限公斯科学枝术协会"), snap_unit_word("东安区科技局")
     ('涟源市图书馆', '光润船舶有限公司科学技术协会', '东安区科技局')
+    >>> snap_unit_word("浙江省力学雪会"), snap_unit_word("林芝地区棵协"), snap_unit_word("中国职业安全健康胁会")
+    ('浙江省力学学会', '林芝地区科学技术协会', '中国职业安全健康协会')
     """
+    done = ""
+    for _ in range(3):  # a unit word, then up to two generic suffixes before it
+        key, word = _snap_tail(key)
+        if not word:
+            break
+        key, done = key[: -len(word)], word + done
+        if word not in GENERIC_SUFFIXES:
+            break
+    return key + done
+
+
+def _snap_tail(key: str) -> tuple[str, str]:
+    """``(key, the unit word it now ends with or '')`` after mending a typo in its last word."""
+    cut, word = _snapped_ending(key[-_UNIT_WORD_LENGTHS[0]:], min(len(key), _UNIT_WORD_LENGTHS[0] + 2))
+    return (key[:len(key) - cut] + word if cut else key), word
+
+
+@lru_cache(maxsize=1 << 17)
+def _snapped_ending(ending: str, length_of_key: int) -> tuple[int, str]:
+    """``(characters to cut, word to put instead)`` for a name's last characters (``ending``); remembered,
+    because a registry repeats a few thousand endings."""
     masked = _masked_unit_words()
     for length in _UNIT_WORD_LENGTHS:
-        tail = key[-length:]
-        if len(tail) < length or len(key) == length:
+        tail = ending[-length:]
+        if len(tail) < length or length_of_key <= length + (1 if length == 2 else 0):
             continue
         if tail in _UNIT_WORD_SET:
-            return key
+            return 0, tail
         for i in range(length):
             for word in masked.get(tail[:i] + "\0" + tail[i + 1:], ()):
-                if homophones(tail[i], word[i]):
-                    return key[:-length] + word
-    return key
+                if homophones(tail[i], word[i], loose=True):
+                    return length, _SHORT_GENERIC.get(word, word)
+    return 0, ""
 
 
+# 科协 is expanded before typos are mended; a typo'd 科协 (科胁, 棵协) is 科学技术协会 too
+_SHORT_GENERIC = {"科协": "科学技术协会"}
 _UNIT_WORD_SET = frozenset(UNIT_WORDS)
-_UNIT_WORD_LENGTHS = sorted({len(w) for w in UNIT_WORDS if len(w) >= 3}, reverse=True)
+_UNIT_WORD_LENGTHS = sorted({len(w) for w in UNIT_WORDS if len(w) >= 2}, reverse=True)
 
 
 def split_suffix(core: str) -> tuple[str, str]:
@@ -230,7 +293,9 @@ def split_name(name: str, hint: str | None = None, regions: RegionTable | None =
     if parsed.weak and "公司" in key[consumed:]:
         consumed, code, level = 0, None, None  # 新龙水务有限公司 is a company name, not a place in 新龙县
     head, suffix = split_suffix(key[consumed:])
-    return NameParts(norm, key, head, suffix, code, level, key[:consumed], place_token(parsed.last),
+    # the token of the place as officially named, so 蓟洲区 (a typo) and 蓟州区 meet in blocking
+    token = place_token(regions.by_code[code].name if code and consumed else parsed.last)
+    return NameParts(norm, key, head, suffix, code, level, key[:consumed], token,
                      parsed.candidates if not code else ())
 
 

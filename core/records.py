@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from core.checks import per_distinct
-from core.normalise import split_name
+from core.normalise import fold_place_text, split_name
 from core.regions import RegionTable
 from core.schema import NATIONAL_CATEGORIES
 from core.sources import parse_certified, parse_dates
@@ -71,7 +71,7 @@ def prepare_registry(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
     for text, hint in zip(f["region"].tolist(), f["region_code"].tolist()):
         key = (text, hint)
         if key not in text_cache:
-            text_cache[key] = regions.parse(text, hint or None).code if text else None
+            text_cache[key] = regions.parse(fold_place_text(text), hint or None).code if text else None
         text_codes.append(text_cache[key])
     parts = [split_name(n, h or t, regions) for n, h, t in zip(f["name"].tolist(), f["region_code"].tolist(), text_codes)]
     f["name_norm"] = [p.norm for p in parts]

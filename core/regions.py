@@ -24,7 +24,7 @@ _ETHNIC = ("蒙古|回|藏|维吾尔|苗|彝|壮|布依|朝鲜|满|侗|瑶|白|�
 # 伊犁哈萨克自治州 and 博尔塔拉蒙古自治州 drop the 族 of multi-character names; 隆林各族自治县 says 各族.
 _ETHNIC_TAIL = re.compile(rf"(?:(?:{_ETHNIC}|各)族|(?:{'|'.join(e for e in _ETHNIC.split('|') if len(e) > 1)}))+$")
 _SEPARATORS = set(" /\\-—_|,，、·.")
-_DIVISION_ENDINGS = set("县区市旗州盟")
+_TYPO_MAXLEN = 12  # 黔东南苗族侗族自治州
 _PROPER_NAME_HEADS = ("大学", "学院", "师范", "理工", "医科", "工业大学")
 
 
@@ -90,9 +90,12 @@ class RegionTable:
                     self._short.setdefault(s, set()).add(new_code)
         self._maxlen = max(map(len, list(self._full) + list(self._short)))
         self._masked: dict[str, list[str]] = {}
+        self._lengths_by_char: tuple[dict[str, set[int]], dict[str, set[int]]] = ({}, {})
         for name in self._full:
-            if 3 <= len(name) <= 7 and name[-1] in _DIVISION_ENDINGS:
-                for i in range(len(name) - 1):
+            if 3 <= len(name) <= _TYPO_MAXLEN:
+                self._lengths_by_char[0].setdefault(name[0], set()).add(len(name))
+                self._lengths_by_char[1].setdefault(name[1], set()).add(len(name))
+                for i in range(len(name)):
                     self._masked.setdefault(name[:i] + "\0" + name[i + 1:], []).append(name)
 
     # ----------------------------------------------------------------- codes
@@ -160,31 +163,41 @@ class RegionTable:
         return "".join(self.by_code[c].name for c in self.path(code)) if code in self.by_code else ""
 
     # ----------------------------------------------------------------- parsing
-    def _candidates(self, text: str, pos: int) -> tuple[int, set[str], bool]:
+    def _candidates(self, text: str, pos: int) -> tuple[int, set[str], str]:
+        """``(length, codes, kind)`` of the place name at ``pos``; kind is '' (full name), 'short' or 'typo'."""
         for length in range(min(self._maxlen, len(text) - pos), 1, -1):
             piece = text[pos:pos + length]
             if piece in self._full:
-                return length, self._full[piece], False
+                return length, self._full[piece], ""
             if piece in self._short:
-                return length, self._short[piece], True
+                # 牡丹将市 is 牡丹江市 mistyped, not 牡丹(区) followed by 将市: a full name one typo away
+                # and at least two characters longer outranks a short form (中卫实验小学 is 中卫 + 实验小学)
+                typo = self._typo_candidates(text, pos, longer_than=length + 1)
+                return typo if typo[0] else (length, self._short[piece], "short")
         return self._typo_candidates(text, pos)
 
-    def _typo_candidates(self, text: str, pos: int) -> tuple[int, set[str], bool]:
-        """A full county or city name with one character typed for a look- or sound-alike (浑原县 → 浑源县)."""
+    def _typo_candidates(self, text: str, pos: int, longer_than: int = 2) -> tuple[int, set[str], str]:
+        """A full division name with one character typed for a look- or sound-alike, anywhere in it
+        (浑原县 → 浑源县, 自治洲 → 自治州, 安微省 → 安徽省)."""
+        return self._typo_at(text[pos:pos + _TYPO_MAXLEN], longer_than)
+
+    @lru_cache(maxsize=1 << 16)
+    def _typo_at(self, text: str, longer_than: int) -> tuple[int, set[str], str]:
         from core.typos import homophones
 
-        for length in range(min(7, len(text) - pos), 2, -1):
-            piece = text[pos:pos + length]
-            if piece[-1] not in _DIVISION_ENDINGS:
-                continue
+        # a typo at the first character leaves the second right, anywhere else the first: only lengths
+        # of names starting so are tried
+        lengths = self._lengths_by_char[0].get(text[:1], set()) | self._lengths_by_char[1].get(text[1:2], set())
+        for length in sorted((n for n in lengths if longer_than < n <= len(text)), reverse=True):
+            piece = text[:length]
             found = set()
-            for i in range(length - 1):
+            for i in range(length):
                 for name in self._masked.get(piece[:i] + "\0" + piece[i + 1:], ()):
                     if homophones(piece[i], name[i]):
                         found |= self._full[name]
             if found:
-                return length, found, True  # as weak as a short form: a hint or context must agree
-        return 0, set(), False
+                return length, found, "typo"  # as weak as a short form: a hint or context must agree
+        return 0, set(), ""
 
     def parse(self, text: str, hint: str | None = None) -> ParsedRegion:
         """Place names at the start of ``text``; ``hint`` (a declared code) settles ambiguous ones.
@@ -210,7 +223,7 @@ class RegionTable:
                 cands = {c for c in cands if self.compatible(c, hint)} or cands
             if hint in cands:
                 cands = {hint}
-            elif short and len(cands) > 1:
+            elif short == "short" and len(cands) > 1:
                 # 长沙 is first the city, then 长沙县: a bare short name means the higher level
                 top = min(self.by_code[c].level for c in cands)
                 cands = {c for c in cands if self.by_code[c].level == top}
@@ -218,7 +231,7 @@ class RegionTable:
                 break  # 中山大学 is in Guangzhou, 吉林大学 in Changchun: the place is part of the proper name
             if not cands:
                 break
-            if current is None and short and self.by_code[next(iter(cands))].level == 3 and len(cands) > 1:
+            if current is None and short == "short" and self.by_code[next(iter(cands))].level == 3 and len(cands) > 1:
                 # a bare short county name shared by several counties: not consumed, but remembered
                 return ParsedRegion(None, None, 0, last, False, tuple(sorted(cands)))
             short_first = short_first or (current is None and short and hint not in cands

@@ -84,3 +84,63 @@ def test_same_named_districts_stay_distinct():
 def test_split_name_parts():
     p = split_name("广东省广州市润辉水务有限公司科协")
     assert (p.head, p.suffix, p.region_code, p.region_level) == ("润辉水务", "有限公司科学技术协会", "440100", 2)
+
+
+@pytest.mark.parametrize("raw, key", [
+    ("浙江省力学雪会", "浙江省力学学会"),  # 雪/学: same reading, in the generic word
+    ("天津市中西醫結合學匯", "天津市中西医结合学会"),  # traditional and a typo in the generic word
+    ("中国职业安全健康胁会", "中国职业安全健康协会"),
+    ("林芝地区科胁", "林芝地区科学技术协会"),  # a typo'd 科协 is 科学技术协会
+    ("舒城县棵协", "舒城县科学技术协会"),
+    ("光润船舶有限公斯科学枝术协会", "光润船舶有限公司科学技术协会"),  # both generic suffixes mended
+    ("城区第四小雪", "城区第四小学"),
+    ("东安区科技局", "东安区科技局"),  # a different word, not a typo
+    ("北京大学医学院", "北京大学医学院"),
+    ("某某协作", "某某协作"),
+])
+def test_typos_in_generic_words_are_mended(raw, key):
+    assert name_key(normalise_name(raw)) == key
+
+
+@pytest.mark.parametrize("raw, key", [
+    ("盐城市科学技术协会（科谱日）", "盐城市科学技术协会"),  # a remark typed with a homophone
+    ("盐城市科学技术协会（已合并）", "盐城市科学技术协会"),
+    ("四川省科学技术协会2023版", "四川省科学技术协会"),
+    ("盐城市科学技术协会_副本", "盐城市科学技术协会"),
+    ("润新（肇庆）种业有限公司", "润新种业有限公司"),  # a company's place in brackets
+    ("中国地质大学（北京）", "中国地质大学北京"),  # a university's campus is its name
+])
+def test_remarks_around_the_name_are_dropped(raw, key):
+    assert name_key(normalise_name(raw)) == key
+
+
+@pytest.mark.parametrize("name, hint, code", [
+    ("安微省合肥市科协", None, "340100"),  # a typo in the province
+    ("黑龙将省鹤岗市萝北农业农村局", None, "230421"),
+    ("牡丹将市声学学会", None, "231000"),  # 牡丹江市, not 牡丹区 + 将市
+    ("黔东南苗族侗族自治洲凯里林业局", None, "522601"),  # a typo in the last character
+    ("棒埠市科协", None, "340300"),
+    ("宁夏中卫实验小学", None, "640500"),  # 中卫 + 实验小学: the short form stands
+    ("来阳市科协", None, None),  # 莱阳 (山东) or 耒阳 (湖南): the name alone cannot say
+    ("来阳市科协", "430481", "430481"),
+])
+def test_typos_in_place_names_are_read(name, hint, code):
+    assert split_name(name, hint).region_code == code
+
+
+def test_a_typo_in_a_place_meets_its_official_name_in_blocking():
+    assert split_name("天津市蓟洲区地震局").place_token == split_name("天津市蓟州区地震局").place_token == "蓟州"
+
+
+def test_region_text_is_folded_before_parsing():
+    from core.normalise import fold_place_text
+    from core.regions import default_regions
+
+    assert default_regions().parse(fold_place_text("四川省 德陽市 旌陽區")).code == "510603"
+
+
+def test_look_alike_characters_come_from_four_corner_codes():
+    from core.typos import homophones, look_alike
+
+    assert look_alike("来", "耒") and look_alike("微", "徽") and look_alike("治", "冶")
+    assert not look_alike("林", "农") and not homophones("林", "农")
