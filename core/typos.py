@@ -42,7 +42,7 @@ def look_alike(a: str, b: str, loose: bool = False) -> bool:
     """True when two characters are written alike: the same four-corner code, or (``loose``, for the
     few words of a fixed vocabulary such as place names and generic suffixes) codes one corner apart.
 
-    >>> look_alike("来", "耒"), look_alike("棵", "科"), look_alike("胁", "协", loose=True)
+    >>> look_alike("来", "耒"), look_alike("来", "贵"), look_alike("来", "贵", loose=True)
     (True, False, True)
     """
     if (a, b) in _similar_shapes():
