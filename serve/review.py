@@ -47,15 +47,19 @@ def before_state(frames: dict[str, pd.DataFrame], units: set[str], pairs: list[t
             "suggestions": suggestions}
 
 
+def _put_back(frame: pd.DataFrame, key: str, saved: dict, columns: tuple[str, str]) -> None:
+    """Set ``columns`` of the rows whose ``key`` is in ``saved`` back to the saved pair (in place)."""
+    rows = frame[key].isin(saved.keys())
+    was = frame.loc[rows, key].map(saved)
+    for i, column in enumerate(columns):
+        frame.loc[rows, column] = was.str[i].to_numpy()
+
+
 def restore(frames: dict[str, pd.DataFrame], before: dict) -> dict[str, pd.DataFrame]:
     """Put back what ``before_state`` saved: the records' units, the units' rows, the activities and
     the suggestions' statuses (undo)."""
     f = _editable(frames)
-    idm = f["id_map"]
-    moved = idm["source_org_id"].isin(before["id_map"].keys())
-    was = idm.loc[moved, "source_org_id"].map(before["id_map"])
-    idm.loc[moved, "canonical_org_id"] = was.str[0].to_numpy()
-    idm.loc[moved, "how"] = was.str[1].to_numpy()
+    _put_back(f["id_map"], "source_org_id", before["id_map"], ("canonical_org_id", "how"))
     orgs = f["organizations"]
     saved = pd.DataFrame(before["organizations"])
     # every record of the saved units loses any row of its own (a split made one), and the units'
@@ -65,11 +69,7 @@ def restore(frames: dict[str, pd.DataFrame], before: dict) -> dict[str, pd.DataF
         saved = saved.astype({c: orgs[c].dtype for c in saved.columns if c in orgs.columns and
                               orgs[c].dtype != object}, errors="ignore")
     f["organizations"] = pd.concat([orgs, saved[orgs.columns]], ignore_index=True) if len(saved) else orgs
-    vis = f["activity_visibility"]
-    back = vis["activity_id"].isin(before["visibility"].keys())
-    was = vis.loc[back, "activity_id"].map(before["visibility"])
-    vis.loc[back, "canonical_org_id"] = was.str[0].to_numpy()
-    vis.loc[back, "province_code"] = was.str[1].to_numpy()
+    _put_back(f["activity_visibility"], "activity_id", before["visibility"], ("canonical_org_id", "province_code"))
     s = f["merge_suggestions"]
     keys = [pair_key(a, b) for a, b in zip(s["left_org_id"].tolist(), s["right_org_id"].tolist())]
     drop = [k in before["suggestions"] for k in keys]
