@@ -73,6 +73,7 @@ class Desk:
         # a million records; a decision replaces them with what it published
         self._cache: tuple[int, dict, pd.DataFrame | None] | None = None
         self._cache_lock = threading.RLock()  # the start-up warm-up and requests share the cache
+        self._seen: tuple | None = None  # (queue, decided keys, queue without them): page loads reuse it
 
     # ------------------------------------------------------------------ reading
     def frames(self) -> tuple[int, dict[str, pd.DataFrame]]:
@@ -96,7 +97,12 @@ class Desk:
             if self._cache[2] is None:
                 self._cache = (version, self._cache[1], queues.review_queue(current, decided, self.regions))
             queue = self._cache[2]
-        return queue[~queue["id"].str.replace("-", "|", regex=False).isin(decided)]
+            seen = self._seen
+            if seen is not None and seen[0] is queue and seen[1] == decided:
+                return seen[2]  # nobody decided anything since: the filtered queue as it was
+            out = queue[~queue["key"].isin(decided)]
+            self._seen = (queue, decided, out)
+        return out
 
     def cluster(self, sid: str) -> dict:
         """Every unit that the pending suggestions around ``sid`` would put together, with their
@@ -235,13 +241,17 @@ class Desk:
             if batch is None:
                 raise LookupError(f"{user['name']} 没有可撤销的决定")
             detail = batch["detail"]
+            _, frames = self.frames()
+            now = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
+            moved = [u for u, c in (detail.get("after") or {}).items() if now.get(u) != c]
+            if moved:  # somebody changed these units since: putting back our state would undo theirs too
+                raise Refused(f"撤销不了：{'、'.join(moved)} 在这次操作之后又被改动过；请在单位页面上拆分或重新决定。")
             self.store.withdraw_corrections(detail.get("corrections", []))
             for did in detail["decisions"]:
                 try:
                     self.store.withdraw(did, user["name"], action="undo:withdraw")
                 except LookupError:
                     pass  # already withdrawn (an admin's unmerge took it back meanwhile)
-            _, frames = self.frames()
             frames = review.restore(frames, detail["before"])
             snap = self._publish(frames, {"undo": detail["batch"]}, f"{user['name']}: undo",
                                  set(detail["before"]["id_map"]))
@@ -321,7 +331,10 @@ class Desk:
         self.store.audit(user["name"], f"review:{kind}", {
             "batch": batch, "kind": kind, "sid": sid, "decisions": done, "units": sorted(units), "after": after,
             "before": before, **(extra or {})})
-        snap = self._publish(frames, {"batch": batch, "kind": kind}, f"{user['name']}: {kind}", set(before["id_map"]))
+        # a batch of rejects changes no unit: its rows leave the queue with the decided keys, nothing is rebuilt
+        merged = any(f[2] == "match" for f in facts) or kind == "unmerge"
+        snap = self._publish(frames, {"batch": batch, "kind": kind}, f"{user['name']}: {kind}",
+                             set(before["id_map"]) if merged else set())
         return {"id": sid, "batch": batch, "kind": kind, "decisions": done, "decision": kind,
                 "survivor": (extra or {}).get("survivor"), "snapshot_version": snap.version, **(extra or {})}
 
@@ -332,7 +345,7 @@ class Desk:
         snap = self.store.publish({n: frames[n] for n in EDITED}, None, counts, note=note, unchanged_from=live)
         with self._cache_lock:
             old_queue = self._cache[2] if self._cache else None
-            if old_queue is not None:
+            if old_queue is not None and sources:
                 old_queue = queues.refreshed(old_queue, frames, sources, self.decided(), self.regions)
             self._cache = (snap.version, dict(frames), old_queue)
         return snap

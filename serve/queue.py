@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from core.regions import RegionTable
@@ -62,9 +63,14 @@ def review_queue(frames: dict[str, pd.DataFrame], decided: set[str], regions: Re
     s = s[s["status"] == "pending"].copy()
     s["id"] = pd.Series([suggestion_id(a, b) for a, b in zip(s["left_org_id"].tolist(), s["right_org_id"].tolist())],
                         index=s.index, dtype=object)
-    s = s[~s["id"].str.replace("-", "|", regex=False).isin(decided)]
-    canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
-    records = frames["records"].set_index("org_id")
+    s["key"] = s["id"].str.replace("-", "|", regex=False)  # the decisions' pair key, kept for the desk's filter
+    s = s[~s["key"].isin(decided)]
+    named = set(s["left_org_id"]) | set(s["right_org_id"])
+    # looked up among the records the suggestions name only: a decision rebuilds a few rows, not 100,000
+    idm = frames["id_map"]
+    canon = idm[idm["source_org_id"].isin(named)].set_index("source_org_id")["canonical_org_id"]
+    records = frames["records"]
+    records = records[records["org_id"].isin(named)].set_index("org_id")
     units = unit_view(frames, regions, only=set(s["left_org_id"].map(canon)) | set(s["right_org_id"].map(canon)))
     for side in ("left", "right"):
         ids = s[f"{side}_org_id"]
@@ -112,13 +118,12 @@ def ordered(queue: pd.DataFrame) -> pd.DataFrame:
 def refreshed(queue: pd.DataFrame, frames: dict[str, pd.DataFrame], sources: set[str], decided: set[str],
               regions: RegionTable) -> pd.DataFrame:
     """``queue`` after a decision that changed the units of ``sources``: their rows built again from
-    ``frames``, the rest kept (a decision must not rebuild a queue of 100,000)."""
+    ``frames``, the rest kept (a decision changes only suggestions between records of the units it
+    touched, and must not rebuild a queue of 100,000)."""
     s = frames["merge_suggestions"]
     touched = s["left_org_id"].isin(sources) | s["right_org_id"].isin(sources)
     fresh = review_queue(dict(frames, merge_suggestions=s[touched]), decided, regions)
-    pending = s[s["status"] == "pending"]
-    still = set(suggestion_id(a, b) for a, b in zip(pending["left_org_id"].tolist(), pending["right_org_id"].tolist()))
-    kept = queue[~(queue["left_org_id"].isin(sources) | queue["right_org_id"].isin(sources)) & queue["id"].isin(still)]
+    kept = queue[~(queue["left_org_id"].isin(sources) | queue["right_org_id"].isin(sources))]
     return ordered(pd.concat([kept, fresh], ignore_index=True) if len(fresh) else kept)
 
 
@@ -144,16 +149,23 @@ def filter_queue(queue: pd.DataFrame, province: str | None = None, category: str
 
 def places(queue: pd.DataFrame, regions: RegionTable) -> list[dict]:
     """Provinces of the queue, each with its cities, Chinese names and how many suggestions name it."""
-    out = []
-    provinces = pd.concat([queue["left_province"], queue["right_province"]])
-    for code, n in provinces[provinces != ""].value_counts().sort_index().items():
-        mine = queue[(queue["left_province"] == code) | (queue["right_province"] == code)]
-        cities = pd.concat([mine["left_city"], mine["right_city"]])
-        cities = cities[cities.str[:2] == code[:2]].value_counts().sort_index()
-        out.append({"code": code, "name": regions.by_code[code].name if code in regions.by_code else code,
-                    "count": int(n), "cities": [{"code": c, "name": regions.by_code[c].name if c in regions.by_code
-                                                 else c, "count": int(k)} for c, k in cities.items()]})
-    return out
+    sides = pd.DataFrame({"row": np.concatenate([queue.index.to_numpy()] * 2),
+                          "province": np.concatenate([queue["left_province"].to_numpy(), queue["right_province"].to_numpy()]),
+                          "city": np.concatenate([queue["left_city"].to_numpy(), queue["right_city"].to_numpy()])})
+    sides = sides[sides["province"] != ""]
+    provinces = sides.drop_duplicates(["row", "province"])["province"].value_counts().sort_index()
+    cities = sides[sides["city"].str[:2] == sides["province"].str[:2]].drop_duplicates(["row", "city"])
+    cities = cities.groupby(["province", "city"]).size()
+    by_province: dict[str, list] = {}
+    for (p, c), k in cities.items():
+        by_province.setdefault(p, []).append((c, int(k)))
+
+    def name(code: str) -> str:
+        return regions.by_code[code].name if code in regions.by_code else code
+
+    return [{"code": p, "name": name(p), "count": int(n),
+             "cities": [{"code": c, "name": name(c), "count": k} for c, k in by_province.get(p, [])]}
+            for p, n in provinces.items()]
 
 
 def cluster_around(queue: pd.DataFrame, sid: str, most: int) -> tuple[set[str], pd.DataFrame, bool]:

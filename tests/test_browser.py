@@ -206,3 +206,6 @@ def test_demo_picker_finds_a_unit(server, page):
     assert "广州市科学技术协会" in page.inner_text("#list")
     page.keyboard.press("Enter")
     assert "已选择" in page.inner_text("#chosen")
+    page.fill("#q", "火星探索者联盟")
+    page.wait_for_selector("#list li.none")
+    assert "没有找到“火星探索者联盟”" in page.inner_text("#list")

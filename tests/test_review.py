@@ -288,3 +288,12 @@ def test_correcting_the_surviving_name_category_and_place(service):
     assert service.post("/api/review/undo", headers=service.rev).json()["kind"] == "correct"
     assert service.store.corrections_frame().empty
     assert live(service, "organizations").set_index("org_id").loc["x0", "region_code"] == ""
+
+
+def test_undo_refuses_to_clobber_a_later_change_by_somebody_else(service):
+    assert decide(service, sid_of(service, "g1", "g2"), decision="accept", survivor="g1").status_code == 200
+    # an admin splits the merge afterwards: the reviewer's undo would put back a state that no longer holds
+    assert service.post("/api/review/unmerge", json={"org_id": "g2"}, headers=service.adm).status_code == 200
+    r = service.post("/api/review/undo", headers=service.rev)
+    assert r.status_code == 409 and "又被改动过" in r.json()["detail"]
+    assert canon(service)["g2"] == "g2"
