@@ -8,8 +8,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# the repository before bench/ itself, whose hierarchy.py would otherwise hide the hierarchy package
+if str(ROOT) in sys.path:
+    sys.path.remove(str(ROOT))
+sys.path.insert(0, str(ROOT))
 
 
 def peak_rss_mb() -> float:

@@ -150,24 +150,25 @@ def timed(fn, queries) -> tuple[list, np.ndarray]:
 
 
 # ------------------------------------------------------------------------------------------ runs
-def quality() -> None:
+def quality(data: Path = DEV) -> None:
     from bench.inprocess import run_stages
     from core.regions import default_regions
     from serve.lookup import SuggestIndex
 
-    run = run_stages(DEV / "registry.csv", DEV / "activities.csv")
+    run = run_stages(data / "registry.csv", data / "activities.csv")
     f = run["frames"]
-    truth = pd.read_csv(DEV / "truth_orgs.csv", dtype=str)
+    truth = pd.read_csv(data / "truth_orgs.csv", dtype=str)
     entity_of = dict(zip(truth["org_id"], truth["entity_id"]))
-    entities = pd.read_csv(DEV / "truth_entities.csv", dtype=str, keep_default_na=False)
+    entities = pd.read_csv(data / "truth_entities.csv", dtype=str, keep_default_na=False)
     records = f["records"].assign(entity_id=f["records"]["org_id"].map(entity_of))
     canonical = dict(zip(f["id_map"]["source_org_id"], f["id_map"]["canonical_org_id"]))
-    index = SuggestIndex(f["organizations"], f["records"], f["id_map"], default_regions())
+    index = SuggestIndex(f["organizations"], f["records"], f["id_map"], default_regions(),
+                         f["activity_visibility"]["canonical_org_id"].value_counts(), f["rollup"])
     fts = Fts(f["organizations"], f["records"], canonical)
     queries = build_queries(entities, records, 1500)
     engines = {"orgreg": lambda q: [r["org_id"] for r in index.suggest(q, limit=5)], "fts5-trigram": fts.fts,
                "like": fts.like}
-    print(f"quality on the dev set: {len(queries)} queries from {queries['entity_id'].nunique()} units")
+    print(f"quality on {data}: {len(queries)} queries from {queries['entity_id'].nunique()} units")
     header = f"{'engine':14s} " + " ".join(f"{k:>12s}" for k in KINDS) + f" {'all':>8s} {'p50 ms':>8s} {'p99 ms':>8s}"
     print(header)
     for name, fn in engines.items():
@@ -296,10 +297,13 @@ def main() -> None:
     ap.add_argument("--units", type=int, default=1_000_000)
     ap.add_argument("--http", action="store_true")
     ap.add_argument("--skip-quality", action="store_true")
+    ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--data", type=Path, default=DEV, help="a labelled set (registry, activities, truth files)")
     args = ap.parse_args()
     if not args.skip_quality:
-        quality()
-    speed(args.units, args.http)
+        quality(args.data)
+    if not args.skip_speed:
+        speed(args.units, args.http)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from serve.errors import install_error_answers
 from serve.fastpath import SuggestFastPath
 from serve.lookup import MAX_QUERY
 from serve.routes.admin import admin_router
+from serve.routes.limits import client_limiter
 from serve.routes.orgs import orgs_router
 from serve.routes.pages import pages_router
 from serve.routes.review import review_router
@@ -64,7 +65,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
                        max_limit=settings.suggest_max_limit)
     app.include_router(pages_router(holder))
     app.include_router(suggest_router(holder, settings.suggest_max_limit))
-    app.include_router(orgs_router(holder))
+    limiter = client_limiter(app)
+    app.include_router(orgs_router(holder, settings, limiter))
     app.include_router(admin_router(holder, store))
     app.include_router(review_router(store, desk, on_publish=holder.refresh_soon))
     return app

@@ -86,24 +86,32 @@ def searchable_texts(orgs: pd.DataFrame, records: pd.DataFrame, id_map: pd.DataF
 
 @dataclass
 class Forms:
-    """Strings and their owner texts (text ids ascending), ready for ``PrefixIndex``."""
+    """Strings and their owner texts (text ids ascending), ready for ``PrefixIndex``; ``official``
+    marks forms that start with official place names the text itself does not state."""
     pinyin: list[str]
     initials: list[str]
     owner: np.ndarray
+    official: np.ndarray
+
+    def where(self, keep: np.ndarray) -> "Forms":
+        rows = np.flatnonzero(keep)
+        return Forms([self.pinyin[i] for i in rows], [self.initials[i] for i in rows], self.owner[rows],
+                     self.official[rows])
 
 
-def _place_variants(written: str, code: str, regions: RegionTable) -> tuple[list[tuple[str, bool]], list[str]]:
-    """Place words to put before the name's rest: ``(start variants with whether the rest is shortened,
-    inner variants)``. Start: as written (with the full and the short rest), loosened, official.
+def _place_variants(written: str, code: str, regions: RegionTable) -> tuple[list[tuple[str, bool, bool]], list[str]]:
+    """Place words to put before the name's rest: ``(start variants as (place, rest shortened, official),
+    inner variants)``. Start: as written (with the full and the short rest), loosened, official — the
+    official names are what the name does not say itself (贵州省 before 贵阳市), so they rank after.
     Inner: the official names without the levels above (白云区 for 广东省广州市白云区), loosened too."""
-    start: list[tuple[str, bool]] = [(written, False), (written, True)]
+    start: list[tuple[str, bool, bool]] = [(written, False, False), (written, True, False)]
     inner: list[str] = []
     if written:
-        start.append((loose(written), True))
+        start.append((loose(written), True, False))
         inner.append("")  # the rest alone
     if code and code in regions.by_code:
         names = [regions.by_code[c].name for c in regions.path(code)]
-        start.append(("".join(names), True))
+        start.append(("".join(names), True, True))
         for k in range(1, len(names)):
             inner += ["".join(names[k:]), loose("".join(names[k:]))]
     return start, inner
@@ -120,11 +128,11 @@ def _slot(variants: list[list[tuple]], j: int, field: int, default, groups: np.n
     return table[groups]
 
 
-def _combine(slots: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> Forms:
-    """Forms from ``(place pinyin, place initials, rest pinyin, rest initials)`` slots, the repeats of a
-    text's earlier forms left out, ordered by owner text."""
-    pinyin, initials, owners, previous = [], [], [], []
-    for v_py, v_ini, r_py, r_ini in slots:
+def _combine(slots: list[tuple]) -> Forms:
+    """Forms from ``(place pinyin, place initials, rest pinyin, rest initials, official)`` slots, the
+    repeats of a text's earlier forms left out, ordered by owner text."""
+    pinyin, initials, owners, previous, flags = [], [], [], [], []
+    for v_py, v_ini, r_py, r_ini, official in slots:
         present = np.not_equal(v_py, None)
         form = np.where(present, v_py, "") + r_py
         keep = present.copy()
@@ -135,10 +143,12 @@ def _combine(slots: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]])
         pinyin.append(form[rows])
         initials.append((np.where(present, v_ini, "") + r_ini)[rows])
         owners.append(rows)
+        flags.append(np.asarray(official, dtype=bool)[rows])
     owner = np.concatenate(owners) if owners else np.empty(0, dtype=np.int64)
     order = np.argsort(owner, kind="stable")
     join = (lambda parts: np.concatenate(parts)[order].tolist()) if owners else (lambda parts: [])
-    return Forms(join(pinyin), join(initials), owner[order].astype(np.int32))
+    official = np.concatenate(flags)[order] if owners else np.empty(0, dtype=bool)
+    return Forms(join(pinyin), join(initials), owner[order].astype(np.int32), official)
 
 
 def pinyin_forms(texts: Texts, regions: RegionTable, readings: Readings) -> tuple[Forms, Forms]:
@@ -156,7 +166,10 @@ def pinyin_forms(texts: Texts, regions: RegionTable, readings: Readings) -> tupl
     start_v, inner_v = [], []
     for w, code in (p.split("|") for p in places):
         s, i = _place_variants(w, code, regions)
-        start_v.append([(*_syl(v), sh) for v, sh in dict.fromkeys(s)])
+        first = {}  # a variant met twice keeps its first (least official) flag
+        for v, sh, official in s:
+            first.setdefault((v, sh), official)
+        start_v.append([(*_syl(v), sh, official) for (v, sh), official in first.items()])
         inner_v.append([_syl(v) for v in dict.fromkeys(i)])
     differs = rest_py != short_py
     start_slots = []
@@ -165,9 +178,10 @@ def pinyin_forms(texts: Texts, regions: RegionTable, readings: Readings) -> tupl
         v_py = _slot(start_v, j, 0, None, groups)
         v_py[~(shortened | differs)] = None  # name as written with the full rest: only when 科协 shortens it
         start_slots.append((v_py, _slot(start_v, j, 1, "", groups), np.where(shortened, short_py, rest_py),
-                            np.where(shortened, short_ini, rest_ini)))
-    inner_slots = [(_slot(inner_v, j, 0, None, groups), _slot(inner_v, j, 1, "", groups), short_py, short_ini)
-                   for j in range(max(map(len, inner_v), default=0))]
+                            np.where(shortened, short_ini, rest_ini),
+                            _slot(start_v, j, 3, False, groups).astype(bool)))
+    inner_slots = [(_slot(inner_v, j, 0, None, groups), _slot(inner_v, j, 1, "", groups), short_py, short_ini,
+                    np.zeros(len(groups), dtype=bool)) for j in range(max(map(len, inner_v), default=0))]
     return _combine(start_slots), _combine(inner_slots)
 
 

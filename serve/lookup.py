@@ -15,21 +15,26 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.dtypes import StringDType
 import pandas as pd
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from core.normalise import name_key, normalise_name, split_name, split_suffix
 from core.regions import RegionTable
-from serve.forms import Texts, pinyin_forms, place_rest_strings, searchable_texts
+from serve.forms import Texts, loose, pinyin_forms, place_rest_strings, searchable_texts
 from serve.pinyin import Readings, forms
+from serve.ranking import rank_order
 from serve.prefix import Postings, PrefixIndex, first_per_org, intersect_walk, sorted_unique
 
 _ASCII_QUERY = re.compile(r"^[A-Za-z' ]+$")
-TIER_EXACT, TIER_PREFIX, TIER_SUBSTRING, TIER_PLACE, TIER_PINYIN, TIER_PINYIN_INNER, TIER_FUZZY = range(7)
+(TIER_EXACT, TIER_PREFIX, TIER_SUBSTRING, TIER_PLACE, TIER_PINYIN, TIER_PINYIN_OFFICIAL, TIER_PINYIN_INNER,
+ TIER_FUZZY) = range(8)
 TIER_NAMES = {TIER_EXACT: "exact", TIER_PREFIX: "prefix", TIER_SUBSTRING: "substring", TIER_PLACE: "place",
-              TIER_PINYIN: "pinyin", TIER_PINYIN_INNER: "pinyin", TIER_FUZZY: "fuzzy"}
+              TIER_PINYIN: "pinyin", TIER_PINYIN_OFFICIAL: "pinyin", TIER_PINYIN_INNER: "pinyin",
+              TIER_FUZZY: "fuzzy"}
 MAX_QUERY = 50  # longest query accepted (characters, pinyin letters or initials)
 KEY_WIDTH = 48  # characters of a name kept for vectorised checks; longer ones are checked in Python
 CHAR_BITS = 16
+FUZZY_PLACE_SCAN = 5000  # texts of one place compared with a typo'd query's rest (best ranked first)
 
 
 @dataclass(frozen=True)
@@ -47,14 +52,12 @@ def _fixed(strings, width: int, kind: str) -> np.ndarray:
 
 class SuggestIndex:
     def __init__(self, orgs: pd.DataFrame, records: pd.DataFrame, id_map: pd.DataFrame, regions: RegionTable,
-                 activity_counts: pd.Series | None = None, max_scan: int = 20000):
+                 activity_counts: pd.Series | None = None, rollup: pd.DataFrame | None = None,
+                 max_scan: int = 20000):
         self.regions = regions
         self.max_scan = max_scan
-        acts = activity_counts if activity_counts is not None else pd.Series(dtype="int64")
-        orgs = orgs.assign(activities=orgs["org_id"].map(acts).fillna(0).astype("int64"))
-        # static rank: certified first, then larger units (more records, more activities)
-        orgs = orgs.sort_values(["certified", "members", "activities", "org_id"],
-                                ascending=[False, False, False, True], ignore_index=True)
+        # static rank (serve.ranking): higher administrative level, then bigger subtree and more activities
+        orgs = orgs.iloc[rank_order(orgs, activity_counts, rollup)].reset_index(drop=True)
         strings = StringDType()  # compact, and only read one at a time for answers
         self.org_ids = orgs["org_id"].to_numpy(dtype=strings)
         self.names = orgs["name"].to_numpy(dtype=strings)
@@ -97,9 +100,14 @@ class SuggestIndex:
         self.in_region = Postings(np.concatenate([self.code_num[orgs], self.pref_num[orgs], self.prov_num[orgs]]),
                                   np.concatenate([owners] * 3))
         start, inner = pinyin_forms(texts, self.regions, Readings(self.char_id))
-        # as wide as the longest query accepted, so a prefix match never needs checking against the full form
-        self.pinyin = PrefixIndex(_fixed(start.pinyin, MAX_QUERY, "S"), start.owner)
-        self.initials = PrefixIndex(_fixed(start.initials, MAX_QUERY, "S"), start.owner)
+        # as wide as the longest query accepted, so a prefix match never needs checking against the full form;
+        # forms the name states itself (广州市… as gzkx) apart from those with added official place names
+        # (贵州省贵阳市… as gz…), which rank after them
+        own, official = start.where(~start.official), start.where(start.official)
+        self.pinyin = PrefixIndex(_fixed(own.pinyin, MAX_QUERY, "S"), own.owner)
+        self.initials = PrefixIndex(_fixed(own.initials, MAX_QUERY, "S"), own.owner)
+        self.official_pinyin = PrefixIndex(_fixed(official.pinyin, MAX_QUERY, "S"), official.owner)
+        self.official_initials = PrefixIndex(_fixed(official.initials, MAX_QUERY, "S"), official.owner)
         self.inner_pinyin = PrefixIndex(_fixed(inner.pinyin, MAX_QUERY, "S"), inner.owner)
         self.inner_initials = PrefixIndex(_fixed(inner.initials, MAX_QUERY, "S"), inner.owner)
 
@@ -198,7 +206,7 @@ class SuggestIndex:
                 full, _ = forms(key, len(parts.region_text))
                 self._pinyin(full, want, accept, add, initials=False)
             if not hits:
-                self._fuzzy(key, want, accept, add)
+                self._fuzzy(key, want, accept, add, parts)
         return sorted(hits.values(), key=lambda h: (h.tier, h.org))[:limit]
 
     def _by_name(self, key: str, want: int, accept, add) -> None:
@@ -263,20 +271,23 @@ class SuggestIndex:
             return
         found = 0
         for index, field, tier in ((self.pinyin, "pinyin", TIER_PINYIN), (self.initials, "initials", TIER_PINYIN),
+                                   (self.official_pinyin, "pinyin", TIER_PINYIN_OFFICIAL),
+                                   (self.official_initials, "initials", TIER_PINYIN_OFFICIAL),
                                    (self.inner_pinyin, "pinyin", TIER_PINYIN_INNER),
                                    (self.inner_initials, "initials", TIER_PINYIN_INNER)):
             if field == "initials" and not initials:
                 continue
-            if tier == TIER_PINYIN_INNER and found >= want:
+            if tier != TIER_PINYIN and found >= want:
                 break
             lo, _, hi = index.range(q)
             texts = index.best(lo, hi, want, self.text_org, accept)
             add(texts, tier, field)
             found += len(texts)
 
-    def _fuzzy(self, key: str, want: int, accept, add) -> None:
+    def _fuzzy(self, key: str, want: int, accept, add, parts=None) -> None:
         """One wrong character that sounds different (a look-alike): candidates share a bigram of the
-        distinguishing part, and rapidfuzz keeps those within one edit of the query."""
+        distinguishing part, and rapidfuzz keeps those within one edit of the query — of the whole name,
+        or of the rest after a place both name alike (运城市科学奇术局 for 运城科学技术局)."""
         head = split_suffix(key)[0] or key
         lists = [x for x in (self._bigram(head[i:i + 2]) for i in range(len(head) - 1)) if x is not None]
         if not lists:
@@ -288,14 +299,28 @@ class SuggestIndex:
         if accept is not None:
             pool = pool[accept(pool)]
         pool = pool[np.abs(self.text_len[pool] - len(key)) <= 1]
-        if not len(pool):
-            return
-        choices = self.text_key[pool].tolist()
-        if self.long_keys:
-            choices = [self.long_keys.get(t, c) for t, c in zip(pool.tolist(), choices)]
-        scored = process.extract(key, choices, scorer=fuzz.ratio, score_cutoff=85, limit=want)
-        best = sorted(((-s, int(pool[i])) for _, s, i in scored))
-        add(first_per_org(np.array(sorted(t for _, t in best), dtype=np.int32), self.text_org), TIER_FUZZY, "fuzzy")
+        near = set()
+        if len(pool):
+            choices = [self.key_of(t) for t in pool.tolist()]
+            near = {int(pool[i]) for _, _, i in process.extract(key, choices, scorer=Levenshtein.distance,
+                                                                  score_cutoff=1, limit=None)}
+        written = parts.region_text if parts is not None else ""
+        places = ([parts.region_code] if parts.region_code else list(parts.place_candidates)[:3]) if written else []
+        rest = key[len(written):]
+        for place in places if len(rest) >= 2 else []:
+            # the rest after the place, among the units of that place (however their names write it)
+            inside = self.in_region.get(int(place)) if place in self.regions.by_code else None
+            if inside is None:
+                continue
+            inside = inside[:FUZZY_PLACE_SCAN]
+            inside = inside[np.abs(self.text_len[inside] - self.text_prefix[inside] - len(rest)) <= 1]
+            if accept is not None:
+                inside = inside[accept(inside)]
+            rests = [k[p:] for k, p in zip(map(self.key_of, inside.tolist()), self.text_prefix[inside].tolist())]
+            near.update(int(inside[i]) for _, _, i in process.extract(rest, rests, scorer=Levenshtein.distance,
+                                                                      score_cutoff=1, limit=None))
+        if near:
+            add(first_per_org(np.array(sorted(near), dtype=np.int32), self.text_org), TIER_FUZZY, "fuzzy")
 
     # ------------------------------------------------------------------ answers
     def suggest(self, q: str, category: str | None = None, region: str | None = None, limit: int = 10) -> list[dict]:

@@ -77,7 +77,7 @@ def load(store: Store, regions: RegionTable) -> Loaded | None:
     records = snap.frame("records")
     visibility = snap.frame("activity_visibility")
     counts = visibility["canonical_org_id"].value_counts()
-    index = SuggestIndex(orgs, records, id_map, regions, counts)
+    index = SuggestIndex(orgs, records, id_map, regions, counts, snap.frame("rollup"))
     children: dict[str, list[str]] = {}
     for oid, parent in zip(orgs["org_id"], orgs["parent_id"]):
         if parent:

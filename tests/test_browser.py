@@ -209,3 +209,19 @@ def test_demo_picker_finds_a_unit(server, page):
     page.fill("#q", "火星探索者联盟")
     page.wait_for_selector("#list li.none")
     assert "没有找到“火星探索者联盟”" in page.inner_text("#list")
+
+
+def test_picker_says_what_to_do_without_results_and_drops_a_stale_choice(server, page):
+    url, _ = server
+    page.goto(url + "/")
+    page.fill("#q", "广州科协")
+    page.wait_for_selector("#list li:not(.empty)")
+    page.keyboard.press("Enter")
+    assert page.is_visible("#chosen")
+    page.fill("#q", "完全不存在的单位名称")
+    # the old choice goes at once, while the new search runs
+    assert not page.is_visible("#chosen")
+    page.wait_for_selector("#list li.empty")
+    assert "没有找到" in page.inner_text("#list") and "申请入驻" in page.inner_text("#list")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "picker_empty.png"), full_page=True)

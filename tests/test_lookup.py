@@ -54,6 +54,7 @@ def ids(index, q, **kw):
     ("广州市科学技术协会", "U01"),  # without the province prefix
     ("廣州市科學技術協會", "U01"),  # traditional characters
     ("广州科协", "U01"),  # loosened place, the name of a merged record
+    ("广州市科学技术协合", "U01"),  # a wrong character after a place the unit's name writes longer (广东省广州市)
     ("白云区科协", "U03"), ("白云区科协", "U04"),  # a substring; both 白云区 are offered
     ("技术协会", "U02"),  # substring anywhere in the name
     ("guangzhoukexie", "U01"), ("gzkx", "U01"), ("guangdongshengguangzhoushikexie", "U01"),
@@ -83,8 +84,8 @@ def test_merged_names_give_their_survivor_once(index):
 def test_ranking_exact_then_prefix_then_the_rest_and_certified_first(index):
     found = index.suggest("广东省", limit=10)
     assert [r["matched"]["how"] for r in found][:2] == ["prefix", "prefix"]
-    # among equals the certified, larger unit first
-    assert [r["org_id"] for r in found][:2] == ["U01", "U02"]
+    # the higher administrative level first (serve.ranking): the province's 科协, then its city's
+    assert [r["org_id"] for r in found][:2] == ["U02", "U01"]
     schools = ids(index, "第一中学")
     assert schools.index("U13") < schools.index("U12")  # certified first among substrings
 

@@ -2,12 +2,12 @@
 check before a new unit is created."""
 from __future__ import annotations
 
-import pandas as pd
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
+from slowapi import Limiter
 
-from core.records import prepare_registry
-from dedupe.compare import HeadPlaces, compare_records
+from core.config import Settings
+from serve.newunit import EXISTS, NEW, CheckResult, check_unit
 from serve.routes import live_snapshot
 from serve.state import Loaded, SnapshotHolder
 
@@ -51,7 +51,17 @@ def retired_view(current: Loaded, org_id: str) -> dict:
             "note": f"该单位已于第 {since} 次运行从组织库中移除（已停用），以上为它最后一次发布时的信息", **retired}
 
 
-def orgs_router(holder: SnapshotHolder) -> APIRouter:
+def check_view(current: Loaded, result: CheckResult) -> dict:
+    """The JSON of a new-unit check: the verdict, the unit when it exists, the candidates (same place first)."""
+    candidates = [dict(org_view(current, c["org_id"]), score=c["score"], reason=c["reason"],
+                       same_place=c["same_place"]) for c in result.candidates]
+    return {"verdict": result.verdict, "message": result.message,
+            "unit": candidates[0] if result.verdict == EXISTS else None,
+            "inferred": {"category": result.proposed.category, "region_code": result.proposed.region_code},
+            "candidates": candidates, "likely_duplicates": candidates, "is_new": result.verdict == NEW}
+
+
+def orgs_router(holder: SnapshotHolder, settings: Settings, limiter: Limiter) -> APIRouter:
     router = APIRouter()
 
     @router.get("/api/orgs/{org_id}", summary="按 ID 查询组织（已合并的 ID 返回保留的单位）")
@@ -85,23 +95,10 @@ def orgs_router(holder: SnapshotHolder) -> APIRouter:
                 "children": [with_counts(k) for k in kids[(page - 1) * size: page * size]]}
 
     @router.post("/api/orgs/check", summary="新建单位前查重（“您要找的是不是……”）")
-    def check(body: CheckRequest):
+    @limiter.limit(lambda: settings.check_rate_limit)
+    def check(request: Request, body: CheckRequest):
         current = live_snapshot(holder)
-        proposed = pd.DataFrame([{"org_id": "(新)", "name": body.name, "category": body.category,
-                                  "region_code": body.region_code, "region": "", "parent_id": "", "certified": "",
-                                  "created_at": "", "updated_at": ""}])
-        mine = prepare_registry(proposed, current.index.regions).iloc[0].to_dict()
-        hits = current.index.search(body.name, limit=20)
-        candidates = [str(current.index.org_ids[h.org]) for h in hits]
-        recs = current.records.loc[current.records.index.intersection(candidates)]
-        heads = HeadPlaces(pd.concat([recs, pd.DataFrame([mine])], ignore_index=True))
-        best: dict[str, tuple[float, str]] = {}
-        for cid, rec in zip(recs.index, recs.to_dict("records")):
-            verdict = compare_records(mine, rec, heads)
-            if verdict.score > best.get(cid, (-1, ""))[0]:
-                best[cid] = (verdict.score, verdict.note)
-        results = [dict(org_view(current, cid), score=round(score, 4), reason=note)
-                   for cid, (score, note) in sorted(best.items(), key=lambda kv: -kv[1][0]) if score >= 0.5]
-        return {"likely_duplicates": results[:10], "is_new": not any(r["score"] >= 0.92 for r in results)}
+        return check_view(current, check_unit(current, body.name, body.region_code, body.category,
+                                              settings.auto_merge_threshold, settings.review_threshold))
 
     return router

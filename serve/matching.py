@@ -1,0 +1,160 @@
+"""Typed names to canonical units, one or a whole column at once: the core of the new-unit check,
+``orgreg match`` and the ``/reconcile`` service.
+
+Candidates come from the autocomplete (the same place first, then anywhere), and are scored by the
+duplicate rules of ``dedupe.compare`` against every record merged into each candidate (one copy of
+those rules). A 科协 of a place is only ever matched to a 科协 of the same level. ``how`` says how
+sure the link is: ``exact`` (the name or an alias, no conflicting place), ``auto`` (at or above the
+automatic-merge threshold), ``review`` (at or above the review threshold: a person should look),
+``none``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.records import prepare_registry
+from core.schema import ASSOCIATION_LEVEL
+from dedupe.compare import HeadPlaces, compare_records
+from hierarchy.build import choose_category, name_category
+from serve.lookup import TIER_EXACT
+
+ASSOCIATIONS = set(ASSOCIATION_LEVEL) | {"中国科协"}
+SEARCHED = 6  # autocomplete hits scored per name (per search)
+SHOWN = 0.5  # candidates scoring below this are not listed
+
+
+def compatible(a: str, b: str) -> bool:
+    """Whether units of categories ``a`` and ``b`` can be one unit (a 科协 only with its own level).
+
+    >>> compatible("市级科协", "高校科协"), compatible("企业科协", "其他"), compatible("县级科协", "县级科协")
+    (False, True, True)
+    """
+    if a in ASSOCIATIONS or b in ASSOCIATIONS:
+        return a == b
+    return True
+
+
+def prepare_typed(names, region_codes=None, categories=None, regions=None) -> pd.DataFrame:
+    """Typed names as prepared records (as the nightly run prepares the registry), each with the
+    category it was given or, when empty, the one its name says (广州市科协 → 市级科协)."""
+    n = len(names)
+    raw = pd.DataFrame({"org_id": [f"(输入{i + 1})" for i in range(n)], "name": [str(x or "") for x in names],
+                        "category": list(categories) if categories is not None else [""] * n,
+                        "region_code": [str(x or "") for x in region_codes] if region_codes is not None else [""] * n,
+                        "region": "", "parent_id": "", "certified": "", "created_at": "", "updated_at": ""})
+    recs = prepare_registry(raw, regions)
+    recs["category"] = [
+        choose_category(name_category(k, h, s, lv), [c], k, s, bool(b), bool(nc))
+        for k, h, s, lv, c, b, nc in zip(recs["name_key"], recs["name_head"], recs["name_suffix"],
+                                         recs["name_region_level"], recs["category"], recs["region_best"],
+                                         recs["name_region_code"])]
+    return recs
+
+
+@dataclass
+class Candidate:
+    org_id: str
+    score: float
+    reason: str  # the deciding rule of dedupe.compare, in Chinese
+    same_place: bool
+    exact: bool  # the typed name is the unit's name or an alias
+
+
+class Matcher:
+    """What scoring against one served snapshot needs, built once per snapshot: every record's
+    evidence by unit (column arrays) and where each head is known (``dedupe.compare.HeadPlaces``)."""
+
+    def __init__(self, current):
+        self.current = current
+        self.index = current.index
+        self.regions = current.index.regions
+        recs = current.records
+        self.columns = list(recs.columns)
+        self.arrays = [recs[c].to_numpy(dtype=object) for c in self.columns]
+        self.units = recs.index.to_numpy(dtype=str)  # sorted (serve.state.load)
+        self.heads = HeadPlaces(recs)
+        self.category = dict(zip(current.orgs.index, current.orgs["category"]))
+
+    @classmethod
+    def of(cls, current) -> "Matcher":
+        """The matcher of a served snapshot, built on first use and kept with it."""
+        cached = getattr(current, "_matcher", None)
+        if cached is None:
+            cached = cls(current)
+            current._matcher = cached
+        return cached
+
+    def records_of(self, unit: str) -> list[dict]:
+        lo, hi = np.searchsorted(self.units, unit, "left"), np.searchsorted(self.units, unit, "right")
+        return [{c: a[i] for c, a in zip(self.columns, self.arrays)} for i in range(lo, hi)]
+
+    def candidates(self, rec: dict, name: str, category_filter: str | None = None) -> list[Candidate]:
+        """Scored candidates for one prepared typed record, the same place first, then by score."""
+        place = rec["region_best"] or ""
+        hits = self.index.search(name, category_filter, place, SEARCHED) if place else []
+        if not any(h.tier == TIER_EXACT for h in hits):  # the name itself at its place: nothing else to look for
+            hits += self.index.search(name, category_filter, None, SEARCHED)
+        exact = {int(h.org) for h in hits if h.tier == TIER_EXACT}
+        out: dict[str, Candidate] = {}
+        for h in hits:
+            oid = str(self.index.org_ids[h.org])
+            if oid in out or not compatible(rec["category"], self.category.get(oid, "")):
+                continue
+            best = max((compare_records(rec, r, self.heads) for r in self.records_of(oid)),
+                       key=lambda v: v.score, default=None)
+            if best is None or best.score < SHOWN:
+                continue
+            code = self.current.orgs.at[oid, "region_code"] if oid in self.current.orgs.index else ""
+            same = bool(place and code and (self.regions.contains(place, code) or self.regions.contains(code, place)))
+            out[oid] = Candidate(oid, round(best.score, 4), best.note, same, int(h.org) in exact)
+        return sorted(out.values(), key=lambda c: (not c.same_place, -c.score, c.org_id))
+
+
+def link(candidates: list[Candidate], auto: float, review: float) -> tuple[Candidate | None, str]:
+    """The candidate a typed name links to and how (exact / auto / review / none).
+
+    >>> link([Candidate("u1", 0.95, "", True, True)], 0.92, 0.7)[1]
+    'exact'
+    >>> link([Candidate("u1", 0.75, "", True, False)], 0.92, 0.7)[1]
+    'review'
+    """
+    best = max(candidates, key=lambda c: (c.score, c.same_place), default=None)
+    if best is None or best.score < review:
+        return None, "none"
+    if best.score >= auto:
+        return best, "exact" if best.exact else "auto"
+    return best, "review"
+
+
+MATCH_COLUMNS = ["canonical_org_id", "规范名称", "得分", "方式", "候选"]
+CHUNK = 2000  # names prepared at once (prepare_registry is column-wise)
+
+
+def match_names(matcher: Matcher, names: list[str], region_codes: list[str] | None = None,
+                category: str | None = None, auto: float = 0.92, review: float = 0.70,
+                progress=None) -> pd.DataFrame:
+    """The ``MATCH_COLUMNS`` for each typed name, in order; ``progress(n)`` is told of every chunk done.
+
+    ``候选`` lists up to three candidates as ``名称（ID，得分）`` separated by ``；``.
+    """
+    names = ["" if n is None or (isinstance(n, float) and np.isnan(n)) else str(n).strip() for n in names]
+    codes = [str(c or "").strip()[:6] for c in region_codes] if region_codes is not None else [""] * len(names)
+    codes = [c if c.isdigit() and len(c) == 6 else "" for c in codes]
+    orgs = matcher.current.orgs
+    rows = []
+    for start in range(0, len(names), CHUNK):
+        part = names[start:start + CHUNK]
+        recs = prepare_typed(part, codes[start:start + CHUNK], [category or ""] * len(part),
+                             matcher.regions).to_dict("records")
+        for name, rec in zip(part, recs):
+            found = matcher.candidates(rec, name, category) if name else []
+            best, how = link(found, auto, review)
+            listed = "；".join(f"{orgs.at[c.org_id, 'name']}（{c.org_id}，{c.score:.2f}）" for c in found[:3])
+            rows.append((best.org_id if best else "", orgs.at[best.org_id, "name"] if best else "",
+                         best.score if best else (found[0].score if found else 0.0), how, listed))
+        if progress is not None:
+            progress(len(part))
+    return pd.DataFrame(rows, columns=MATCH_COLUMNS)

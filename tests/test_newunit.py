@@ -1,0 +1,55 @@
+"""The new-unit check (/api/orgs/check): sensible candidates, the same place first, and a verdict."""
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.newunit_fixture import publish
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    from serve.app import create_app
+
+    settings, store, frames = publish(tmp_path_factory.mktemp("newunit"), check_rate_limit="1000/minute")
+    with TestClient(create_app(settings, store, poll_seconds=0.2, min_reload_seconds=0)) as c:
+        yield c
+
+
+def check(client, name, region_code="", category=""):
+    response = client.post("/api/orgs/check", json={"name": name, "region_code": region_code, "category": category})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_city_association_exists_and_universities_are_not_its_duplicates(client):
+    body = check(client, "广州市科协")
+    assert body["verdict"] == "exists" and body["unit"]["org_id"] == "gzs" and body["is_new"] is False
+    assert body["inferred"] == {"category": "市级科协", "region_code": "440100"}
+    assert not [c for c in body["candidates"] if c["category"] == "高校科协"]
+    assert "已有" in body["message"]
+
+
+def test_a_university_is_found_as_itself(client):
+    body = check(client, "中山大学科协", "440100")
+    assert body["verdict"] == "exists" and body["unit"]["org_id"] == "zsu"
+
+
+def test_the_same_place_comes_first(client):
+    body = check(client, "海珠区科协", "440105")
+    assert body["candidates"][0]["org_id"] == "hz" and body["candidates"][0]["same_place"] is True
+
+
+def test_a_new_unit_is_new(client):
+    body = check(client, "湖北省应急管理局", "420000")
+    assert body["verdict"] == "new" and body["is_new"] is True and body["unit"] is None
+    assert "入驻" in body["message"]
+    assert client.post("/api/orgs/check", json={"name": ""}).status_code == 422
+
+
+def test_the_check_is_rate_limited_per_client(tmp_path):
+    from serve.app import create_app
+
+    settings, store, _ = publish(tmp_path, check_rate_limit="2/minute")
+    with TestClient(create_app(settings, store)) as c:
+        codes = [c.post("/api/orgs/check", json={"name": "广州市科协"}).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        assert "请求过于频繁" in c.post("/api/orgs/check", json={"name": "广州市科协"}).json()["detail"]
