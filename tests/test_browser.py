@@ -27,7 +27,7 @@ def free_port() -> int:
 @pytest.fixture
 def server(tmp_path):
     settings, store = publish(tmp_path)
-    add_user(store, "rev", "reviewer", "password-1")
+    add_user(store, "rev", "reviewer", "审核-river-tea-41")
     yield from _serve(settings, store)
 
 
@@ -53,7 +53,7 @@ def long_queue(tmp_path):
     from tests.review_fixture import MARKUP, publish_queue
 
     settings, store = publish_queue(tmp_path)
-    add_user(store, "rev", "reviewer", "password-1")
+    add_user(store, "rev", "reviewer", "审核-river-tea-41")
     yield from _serve(settings, store)
 
 
@@ -83,7 +83,7 @@ def test_a_reviewer_works_through_the_queue_by_mouse_and_keyboard(long_queue, pa
     url, store = long_queue
     page.goto(url + "/review")
     page.fill("input[name=name]", "rev")
-    page.fill("input[name=password]", "password-1")
+    page.fill("input[name=password]", "审核-river-tea-41")
     page.click("button[type=submit]")
     page.wait_for_selector(".item.current")
     assert _count(page) == "待审核 38 条"
@@ -166,7 +166,7 @@ def test_error_pages_and_empty_states_are_chinese(server, page):
     assert "请求参数不正确" in page.inner_text("body")
     page.goto(url + "/review")
     page.fill("input[name=name]", "rev")
-    page.fill("input[name=password]", "password-1")
+    page.fill("input[name=password]", "审核-river-tea-41")
     page.click("button[type=submit]")
     page.wait_for_selector(".item.current")
     page.fill("#q", "没有这个单位")

@@ -2,23 +2,20 @@
 from __future__ import annotations
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query
 
 from core.store import Store
-from serve.auth import require_user
 from serve.routes import live_snapshot
+from serve.scopes import SCOPED
 from serve.state import SnapshotHolder
 
 
 def admin_router(holder: SnapshotHolder, store: Store) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/api/admin/{province_code}/activities", summary="省级管理员可见的活动（分页）")
-    def admin_activities(request: Request, province_code: str, page: int = Query(1, ge=1),
-                         size: int = Query(50, ge=1, le=500)):
-        require_user(request, store)  # activities are not public: reviewers and admins only
-        if not province_code.isdigit() or len(province_code) != 6 or not province_code.endswith("0000"):
-            raise HTTPException(422, "province_code 应为 6 位省级代码，例如 440000")
+    @router.get("/api/admin/{province_code}/activities", summary="省级管理员可见的活动（分页；限本人管辖的省份）",
+                dependencies=[SCOPED])
+    def admin_activities(province_code: str, page: int = Query(1, ge=1), size: int = Query(50, ge=1, le=500)):
         current = live_snapshot(holder)
         v = current.visibility
         mine = v[v["province_code"] == province_code]
