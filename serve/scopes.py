@@ -157,3 +157,15 @@ def declared_scope(route) -> str | None:
     """The scope a route declared (its name in ``SCOPES``), or None."""
     found = [name for dep in getattr(route, "dependencies", []) for name, fn in SCOPES.items() if dep.dependency is fn]
     return found[0] if len(found) == 1 else None
+
+
+def api_routes(app) -> list:
+    """Every API route of ``app`` with its full path, method and dependencies, through included routers
+    (FastAPI 0.150 keeps an included router as one nested entry of ``app.routes``)."""
+    found = []
+    for route in app.routes:
+        if hasattr(route, "effective_route_contexts"):
+            found.extend(c for c in route.effective_route_contexts() if hasattr(c, "dependencies"))
+        elif hasattr(route, "dependencies"):
+            found.append(route)
+    return found

@@ -25,3 +25,4 @@ def pages_router(holder: SnapshotHolder) -> APIRouter:
         return TEMPLATES.TemplateResponse(request, "picker.html", {"categories": CATEGORIES})
 
     return router
+
