@@ -37,8 +37,10 @@ class Scope:
         return not self.province and not self.unit
 
     def allows_province(self, code: str) -> bool:
-        """>>> Scope(province="440000").allows_province("420000")
-        False
+        """Whether the area holds the province ``code``.
+
+        >>> Scope(province="440000").allows_province("420000"), Scope().allows_province("420000")
+        (False, True)
         """
         return self.national or code == self.province
 
