@@ -8,6 +8,7 @@ which spreadsheets show as text. The four contract CSVs are machine-readable and
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -50,10 +51,11 @@ def xlsx_bytes(frame: pd.DataFrame, sheet: str = "数据") -> bytes:
 
     from openpyxl.utils import get_column_letter
 
+    sheet = re.sub(r"[\[\]:*?/\\]", "、", sheet)[:31]  # characters a sheet name may not hold
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        neutralise_formulas(frame).to_excel(writer, sheet_name=sheet[:31], index=False)
-        columns = writer.sheets[sheet[:31]].column_dimensions
+        neutralise_formulas(frame).to_excel(writer, sheet_name=sheet, index=False)
+        columns = writer.sheets[sheet].column_dimensions
         for i, name in enumerate(frame.columns, start=1):  # Chinese headers are twice as wide as Latin ones
             columns[get_column_letter(i)].width = max(10, min(50, 2 * len(str(name)) + 4))
     return buffer.getvalue()

@@ -55,7 +55,7 @@ def install_error_answers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail and not exc.detail.isascii() \
             else DEFAULT_DETAIL.get(exc.status_code, TITLES.get(exc.status_code, "出错了"))
-        if _wants_page(request) and exc.status_code == 401 and request.method == "GET":
+        if exc.status_code == 401 and request.method == "GET" and not request.url.path.startswith("/api/"):
             back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(back)}", status_code=303)  # and back after the login
         if _wants_page(request) and exc.status_code != 401:
