@@ -8,6 +8,7 @@ which spreadsheets show as text. The four contract CSVs are machine-readable and
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -37,3 +38,24 @@ def write_for_people(frame: pd.DataFrame, path: Path) -> Path:
     """CSV for a spreadsheet: formulas neutralised, UTF-8 with BOM (Excel then reads the Chinese right)."""
     neutralise_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig")
     return path
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A download for a spreadsheet: formulas neutralised, UTF-8 with BOM."""
+    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def xlsx_bytes(frame: pd.DataFrame, sheet: str = "数据") -> bytes:
+    """One xlsx sheet, formulas neutralised (openpyxl would otherwise store ``=…`` text as a formula)."""
+    import io
+
+    from openpyxl.utils import get_column_letter
+
+    sheet = re.sub(r"[\[\]:*?/\\]", "、", sheet)[:31]  # characters a sheet name may not hold
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        neutralise_formulas(frame).to_excel(writer, sheet_name=sheet, index=False)
+        columns = writer.sheets[sheet].column_dimensions
+        for i, name in enumerate(frame.columns, start=1):  # Chinese headers are twice as wide as Latin ones
+            columns[get_column_letter(i)].width = max(10, min(50, 2 * len(str(name)) + 4))
+    return buffer.getvalue()

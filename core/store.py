@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
-                        cast, create_engine, func, insert, select, update)
+                        cast, create_engine, delete, func, insert, inspect, select, text, update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 
@@ -51,7 +51,18 @@ Index("one_active_decision_per_pair", decisions.c.pair_key, unique=True,
 users = Table("users", metadata,
               Column("name", String(64), primary_key=True), Column("role", String(16), nullable=False),
               Column("password_hash", Text, nullable=False), Column("token_hash", String(64)),
-              Column("created_at", DateTime(timezone=True)))
+              Column("created_at", DateTime(timezone=True)),
+              # province code (role province) or org id (society, ministry); empty for national roles
+              Column("scope", String(64), nullable=False, server_default=""),
+              Column("can_review", Boolean, nullable=False, server_default=text("0")),
+              Column("disabled", Boolean, nullable=False, server_default=text("0")))
+# server-side login sessions: the cookie carries only the id, so logout and disable end them at once
+sessions = Table("sessions", metadata,
+                 Column("id_hash", String(64), primary_key=True), Column("user", String(64), nullable=False, index=True),
+                 Column("created_at", DateTime(timezone=True), nullable=False),
+                 Column("last_seen", DateTime(timezone=True), nullable=False))
+USER_COLUMNS_ADDED = {"scope": "VARCHAR(64) NOT NULL DEFAULT ''", "can_review": "BOOLEAN NOT NULL DEFAULT 0",
+                      "disabled": "BOOLEAN NOT NULL DEFAULT 0"}
 # a reviewer's correction of a unit's name, category or place: a fact every later run applies to
 # that record before normalising it (like decisions); the newest active one per field counts
 corrections = Table("corrections", metadata,
@@ -100,8 +111,18 @@ class Store:
         self.home.mkdir(parents=True, exist_ok=True)
         self.snapshots_dir = self.home / "snapshots"
         self.snapshots_dir.mkdir(exist_ok=True)
+        _create_private_sqlite_file(url)
         self.engine: Engine = create_engine(url, future=True)
         metadata.create_all(self.engine)
+        self._add_user_columns()
+
+    def _add_user_columns(self) -> None:
+        """Databases made before accounts had scopes get the new columns (create_all adds no columns)."""
+        have = {c["name"] for c in inspect(self.engine).get_columns("users")}
+        with self.engine.begin() as c:
+            for name, ddl in USER_COLUMNS_ADDED.items():
+                if name not in have:
+                    c.execute(text(f"ALTER TABLE users ADD COLUMN {name} {ddl}"))
 
     # ------------------------------------------------------------------ runs
     def start_run(self, inputs: dict, full: bool = True) -> int:
@@ -329,25 +350,6 @@ class Store:
                              .where(corrections.c.active.is_(True))).all()
         return pd.DataFrame([tuple(r) for r in rows], columns=["org_id", "field", "value"])
 
-    # ------------------------------------------------------------------ users
-    def add_user(self, name: str, role: str, password_hash: str) -> None:
-        with self.engine.begin() as c:
-            c.execute(insert(users).values(name=name, role=role, password_hash=password_hash, created_at=now()))
-
-    def user(self, name: str) -> dict | None:
-        with self.engine.connect() as c:
-            row = c.execute(select(users).where(users.c.name == name)).mappings().first()
-        return dict(row) if row else None
-
-    def user_by_token(self, token_hash: str) -> dict | None:
-        with self.engine.connect() as c:
-            row = c.execute(select(users).where(users.c.token_hash == token_hash)).mappings().first()
-        return dict(row) if row else None
-
-    def set_token(self, name: str, token_hash: str) -> None:
-        with self.engine.begin() as c:
-            c.execute(update(users).where(users.c.name == name).values(token_hash=token_hash))
-
 
 class DecisionConflict(Exception):
     """Somebody already decided this pair."""
@@ -387,6 +389,18 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _create_private_sqlite_file(url: str) -> None:
+    """Create a new SQLite database file readable by its owner only (it holds password and token hashes);
+    SQLite gives its journal files the same mode."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix):] in ("", ":memory:"):
+        return
+    path = Path(url[len(prefix):])
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
 
 
 def open_store(settings) -> Store:

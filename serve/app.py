@@ -13,7 +13,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from core.config import Settings, load_settings
 from core.store import Store, open_store
-from serve.auth import session_secret
+from core.accounts import Accounts
+from serve.auth import Auth, SecureCookie, session_secret
 from serve.desk import Desk
 from serve.errors import install_error_answers
 from serve.fastpath import SuggestFastPath
@@ -55,8 +56,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
                   description="全国科普日组织库：归口单位联想、组织查询、查重检查和省级管理员视图。", lifespan=lifespan)
     app.state.holder = holder
     app.state.settings = settings
+    app.state.auth = Auth(Accounts(store, settings.password_min_length, settings.password_min_score), settings)
+    # a browser-session cookie: the server ends sessions (logout, disable, idle and absolute timeouts)
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.session_secret, settings.home),
-                       same_site="strict", https_only=False, max_age=12 * 3600)
+                       same_site="strict", https_only=settings.cookie_secure.lower() == "true", max_age=None)
+    app.add_middleware(SecureCookie, mode=settings.cookie_secure)
 
     install_error_answers(app)
 

@@ -1,9 +1,11 @@
 """Errors in Chinese: JSON ``{"detail": …}`` for the API, a page for a person's browser (404/405/422…)."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 TITLES = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "页面不存在", 405: "不支持这种请求方式",
@@ -42,7 +44,8 @@ def _page(status: int, detail: str) -> HTMLResponse:
     return HTMLResponse(f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{status} {title} · 组织库</title>
 <style>body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:4em auto;max-width:40em;color:#222}}
 h1{{font-size:1.4em}} a{{color:#1677ff}}</style></head><body><h1>{status} {title}</h1><p>{escape(detail)}</p>
-<p><a href="/review">返回审核台</a> · <a href="/">返回首页</a></p></body></html>""", status_code=status)
+{'<p>如需查看其他地区或单位的数据，请联系全国管理员调整您的账号范围。</p>' if status == 403 else ''}
+<p><a href="/admin">返回我的页面</a> · <a href="/review">审核台</a> · <a href="/login">换个账号登录</a></p></body></html>""", status_code=status)
 
 
 def install_error_answers(app: FastAPI) -> None:
@@ -52,7 +55,10 @@ def install_error_answers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail and not exc.detail.isascii() \
             else DEFAULT_DETAIL.get(exc.status_code, TITLES.get(exc.status_code, "出错了"))
-        if _wants_page(request) and exc.status_code not in (401,):
+        if exc.status_code == 401 and request.method == "GET" and not request.url.path.startswith("/api/"):
+            back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(back)}", status_code=303)  # and back after the login
+        if _wants_page(request) and exc.status_code != 401:
             return _page(exc.status_code, detail)
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 

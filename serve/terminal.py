@@ -29,7 +29,7 @@ def _signed_in(home, token, user, password_stdin):
     """The desk and the account the command acts as; exits 4 with a Chinese message when sign-in fails."""
     from core.config import load_settings
     from core.store import open_store
-    from serve.auth import check_password, token_hash
+    from core.accounts import Accounts, check_password, token_hash
     from serve.desk import Desk
 
     settings = load_settings(home=home)
@@ -38,12 +38,13 @@ def _signed_in(home, token, user, password_stdin):
     account = None
     if user:
         password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt("密码", hide_input=True)
-        found = store.user(user)
-        account = found if found and check_password(found["password_hash"], password) else None
+        found = Accounts(store).user(user)
+        usable = found is not None and not found["disabled"]  # same argon2 work for unknown and disabled names
+        account = found if check_password(found["password_hash"] if usable else None, password) else None
         if account is None:
             err.print("用户名或密码不正确")
     elif token:
-        account = store.user_by_token(token_hash(token))
+        account = Accounts(store).user_by_token(token_hash(token))
         if account is None:
             err.print("令牌无效或已失效：请用 orgreg user token 重新生成")
     else:

@@ -27,8 +27,8 @@ def free_port() -> int:
 @pytest.fixture
 def server(tmp_path):
     settings, store = publish(tmp_path)
-    add_user(store, "rev", "reviewer", "password-1")
-    add_user(store, "adm", "admin", "password-2")
+    add_user(store, "rev", "reviewer", "审核-river-tea-41")
+    add_user(store, "adm", "admin", "管理-lamp-stone-72")
     yield from _serve(settings, store)
 
 
@@ -54,7 +54,7 @@ def long_queue(tmp_path):
     from tests.review_fixture import MARKUP, publish_queue
 
     settings, store = publish_queue(tmp_path)
-    add_user(store, "rev", "reviewer", "password-1")
+    add_user(store, "rev", "reviewer", "审核-river-tea-41")
     yield from _serve(settings, store)
 
 
@@ -84,7 +84,7 @@ def test_a_reviewer_works_through_the_queue_by_mouse_and_keyboard(long_queue, pa
     url, store = long_queue
     page.goto(url + "/review")
     page.fill("input[name=name]", "rev")
-    page.fill("input[name=password]", "password-1")
+    page.fill("input[name=password]", "审核-river-tea-41")
     page.click("button[type=submit]")
     page.wait_for_selector(".item.current")
     assert _count(page) == "待审核 38 条"
@@ -167,7 +167,7 @@ def test_error_pages_and_empty_states_are_chinese(server, page):
     assert "请求参数不正确" in page.inner_text("body")
     page.goto(url + "/review")
     page.fill("input[name=name]", "rev")
-    page.fill("input[name=password]", "password-1")
+    page.fill("input[name=password]", "审核-river-tea-41")
     page.click("button[type=submit]")
     page.wait_for_selector(".item.current")
     page.fill("#q", "没有这个单位")
@@ -180,7 +180,7 @@ def test_a_units_page_corrects_it_and_lets_an_admin_unmerge(server, page):
     url, store = server
     page.goto(url + "/review/units/c2")
     page.fill("input[name=name]", "adm")
-    page.fill("input[name=password]", "password-2")
+    page.fill("input[name=password]", "管理-lamp-stone-72")
     page.click("button[type=submit]")
     page.goto(url + "/review/units/c2")
     page.wait_for_selector("button[data-unmerge]")

@@ -13,8 +13,8 @@ TIEXI = ["t1", "t2", "x0", "x1", "x2", "x3"]  # the 铁西区 cluster: x1 沈阳
 @pytest.fixture
 def service(tmp_path):
     settings, store = publish(tmp_path)
-    add_user(store, "rev", "reviewer", "password-1")
-    add_user(store, "adm", "admin", "password-2")
+    add_user(store, "rev", "reviewer", "审核-river-tea-41")
+    add_user(store, "adm", "admin", "管理-lamp-stone-72")
     from serve.app import create_app
 
     with TestClient(create_app(settings, store, poll_seconds=3600, min_reload_seconds=0)) as client:
@@ -24,7 +24,7 @@ def service(tmp_path):
         yield client
 
 
-def login(client, name="rev", password="password-1"):
+def login(client, name="rev", password="审核-river-tea-41"):
     page = client.get("/login").text
     csrf = page.split('name="csrf" value="')[1].split('"')[0]
     r = client.post("/login", data={"name": name, "password": password, "csrf": csrf}, follow_redirects=False)
@@ -236,7 +236,7 @@ def test_paging_search_and_filters(service):
 
 
 def test_audit_filters_and_csv(service):
-    add_user(service.store, "=HYPERLINK(1)", "reviewer", "password-3")
+    add_user(service.store, "=HYPERLINK(1)", "reviewer", "管理-lamp-stone-73")
     evil = {"Authorization": f"Bearer {new_token(service.store, '=HYPERLINK(1)')}"}
     decide(service, sid_of(service, "g1", "g2"), decision="accept")
     decide(service, sid_of(service, "w1", "w2"), headers=evil, decision="reject")

@@ -10,8 +10,8 @@ from tests.review_fixture import publish
 @pytest.fixture
 def home(tmp_path):
     settings, store = publish(tmp_path)
-    add_user(store, "rev", "reviewer", "password-1")
-    add_user(store, "adm", "admin", "password-2")
+    add_user(store, "rev", "reviewer", "审核-river-tea-41")
+    add_user(store, "adm", "admin", "管理-lamp-stone-72")
     return tmp_path, store
 
 
@@ -31,7 +31,7 @@ def test_a_reviewer_decides_signed_in_and_is_audited(home):
     token = new_token(home[1], "rev")
     r = run(home, "accept", "g1-g2", "--survivor", "g1", env={"ORGREG_TOKEN": token})
     assert r.exit_code == 0, r.output
-    assert run(home, "reject", "w1-w2", "--user", "rev", "--password-stdin", stdin="password-1\n").exit_code == 0
+    assert run(home, "reject", "w1-w2", "--user", "rev", "--password-stdin", stdin="审核-river-tea-41\n").exit_code == 0
     users = {a["user"] for a in home[1].audit_entries() if a["action"].startswith("review:")}
     assert users == {"rev"}
     assert run(home, "undo", "--token", token).exit_code == 0

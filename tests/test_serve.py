@@ -74,13 +74,14 @@ def test_old_ids_keep_resolving(client):
 def test_subtree_and_admin_view(client):
     orgs = client.frames["organizations"]
     prov = orgs[orgs["category"] == "省级科协"].iloc[0]
-    tree = client.get(f"/api/orgs/{prov['org_id']}/subtree").json()
-    assert tree["org"]["organizations"] >= 1 + tree["total_children"]
+    assert client.get(f"/api/orgs/{prov['org_id']}/subtree").status_code == 401  # counts of activities: not public
     assert client.get(f"/api/admin/{prov['province_code']}/activities").status_code == 401
-    from serve.auth import add_user, new_token
+    from core.accounts import add_user, new_token
 
-    add_user(client.store, "admin1", "admin", "password-3")
+    add_user(client.store, "admin1", "admin", "管理-lamp-stone-73")
     auth = {"Authorization": f"Bearer {new_token(client.store, 'admin1')}"}
+    tree = client.get(f"/api/orgs/{prov['org_id']}/subtree", headers=auth).json()
+    assert tree["org"]["organizations"] >= 1 + tree["total_children"]
     acts = client.get(f"/api/admin/{prov['province_code']}/activities", params={"size": 5}, headers=auth).json()
     vis = client.frames["activity_visibility"]
     assert acts["total"] == int((vis["province_code"] == prov["province_code"]).sum())

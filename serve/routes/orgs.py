@@ -9,6 +9,7 @@ from slowapi import Limiter
 from core.config import Settings
 from serve.newunit import EXISTS, NEW, CheckResult, check_unit
 from serve.routes import live_snapshot
+from serve.scopes import PUBLIC, SCOPED
 from serve.state import Loaded, SnapshotHolder
 
 
@@ -64,7 +65,7 @@ def check_view(current: Loaded, result: CheckResult) -> dict:
 def orgs_router(holder: SnapshotHolder, settings: Settings, limiter: Limiter) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/api/orgs/{org_id}", summary="按 ID 查询组织（已合并的 ID 返回保留的单位）")
+    @router.get("/api/orgs/{org_id}", summary="按 ID 查询组织（已合并的 ID 返回保留的单位）", dependencies=[PUBLIC])
     def get_org(org_id: str):
         current = live_snapshot(holder)
         canonical = current.canonical.get(org_id)
@@ -75,7 +76,7 @@ def orgs_router(holder: SnapshotHolder, settings: Settings, limiter: Limiter) ->
                     how=current.canonical.how_of(org_id), note=f"{org_id} 已合并到 {canonical}" if canonical != org_id else "")
         return body
 
-    @router.get("/api/orgs/{org_id}/subtree", summary="组织的下级（含统计）")
+    @router.get("/api/orgs/{org_id}/subtree", summary="组织的下级（含统计；限本人管辖范围）", dependencies=[SCOPED])
     def subtree(org_id: str, page: int = Query(1, ge=1), size: int = Query(50, ge=1, le=500)):
         current = live_snapshot(holder)
         oid = current.canonical.get(org_id, org_id)
@@ -94,7 +95,7 @@ def orgs_router(holder: SnapshotHolder, settings: Settings, limiter: Limiter) ->
         return {"org": with_counts(oid), "total_children": len(kids), "page": page, "size": size,
                 "children": [with_counts(k) for k in kids[(page - 1) * size: page * size]]}
 
-    @router.post("/api/orgs/check", summary="新建单位前查重（“您要找的是不是……”）")
+    @router.post("/api/orgs/check", summary="新建单位前查重（“您要找的是不是……”）", dependencies=[PUBLIC])
     @limiter.limit(lambda: settings.check_rate_limit)
     def check(request: Request, body: CheckRequest):
         current = live_snapshot(holder)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from core.schema import CATEGORIES
 from serve.lookup import MAX_QUERY
 from serve.routes import live_snapshot
+from serve.scopes import PUBLIC
 from serve.state import SnapshotHolder
 
 
@@ -32,7 +33,7 @@ def suggest_router(holder: SnapshotHolder, max_limit: int) -> APIRouter:
     router = APIRouter()
     answer = suggest_answer(holder)
 
-    @router.get("/api/suggest", summary="归口单位联想", response_class=Response)
+    @router.get("/api/suggest", summary="归口单位联想", response_class=Response, dependencies=[PUBLIC])
     async def suggest(q: str = Query(..., min_length=1, max_length=MAX_QUERY, description="输入的文字、拼音或首字母"),
                       category: str | None = Query(None, description="组织类别"),
                       region: str | None = Query(None, pattern=r"^\d{6}$", description="地区代码；省级代码包含其下所有地区"),
