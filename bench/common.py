@@ -8,8 +8,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# the repository first: run as `python bench/x.py`, bench/ itself leads sys.path and its hierarchy.py
+# would shadow the hierarchy package
+sys.path.insert(0, str(ROOT))
 
 
 def peak_rss_mb() -> float:

@@ -151,12 +151,12 @@ def timed(fn, queries) -> tuple[list, np.ndarray]:
 
 # ------------------------------------------------------------------------------------------ runs
 def quality() -> None:
-    from bench.inprocess import run_stages
+    from core.config import load_settings
+    from flows.pipeline import read_inputs, run_pipeline
     from core.regions import default_regions
     from serve.lookup import SuggestIndex
 
-    run = run_stages(DEV / "registry.csv", DEV / "activities.csv")
-    f = run["frames"]
+    f = run_pipeline(read_inputs(DEV / "registry.csv", DEV / "activities.csv"), None, load_settings()).frames
     truth = pd.read_csv(DEV / "truth_orgs.csv", dtype=str)
     entity_of = dict(zip(truth["org_id"], truth["entity_id"]))
     entities = pd.read_csv(DEV / "truth_entities.csv", dtype=str, keep_default_na=False)

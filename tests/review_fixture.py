@@ -38,15 +38,15 @@ def write(folder: Path, rename: dict | None = None) -> tuple[Path, Path]:
 
 
 def publish(home: Path):
-    """Run the stages in-process on the fixture and publish the snapshot; returns (settings, store)."""
-    from bench.inprocess import run_stages
+    """Run the pipeline in-process on the fixture and publish the snapshot; returns (settings, store)."""
+    from flows.pipeline import read_inputs, run_pipeline
     from core.config import load_settings
     from core.store import open_store
 
     settings = load_settings(home=home)
     store = open_store(settings)
     registry, activities = write(home / "input")
-    store.publish(run_stages(registry, activities, settings=settings)["frames"], None, {})
+    store.publish(run_pipeline(read_inputs(registry, activities), None, settings).frames, None, {})
     return settings, store
 
 
