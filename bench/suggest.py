@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from common import OUT, ROOT, peak_rss_mb
+from core.memory import resident_mb
 
 DEV = ROOT.parent / "shared" / "data" / "dev"
 KINDS = ["exact", "abbreviation", "no_prefix", "pinyin", "initials", "typo", "traditional", "alias"]
@@ -50,10 +51,7 @@ def deep_mb(obj, seen=None) -> float:
 
 
 def rss_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return resident_mb()[0]
 
 
 # ------------------------------------------------------------------------------------------ queries
@@ -270,8 +268,7 @@ def http_load(frames: dict, queries: pd.Series) -> None:
                 time.sleep(0.5)
         from urllib.parse import quote
 
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        rss = next(int(l.split()[1]) for l in status.splitlines() if l.startswith("VmRSS")) / 1024
+        rss = resident_mb(server.pid)[0]
         print(f"server process resident after loading the snapshot: {rss:,.0f} MB")
 
         script = Path(home) / "queries.lua"

@@ -28,8 +28,8 @@ _NOISE = re.compile(r"[^0-9A-Za-z\u3400-\u9fff\uf900-\ufaff（）·&]+")
 _EDGE_NOISE = re.compile(r"^[·&]+|[·&]+$")
 # Remarks people add in brackets that do not change which unit is meant; anything else in brackets
 # (中国地质大学（北京）, 中国石油大学（华东）) is part of the name and is kept.
-_NOTE = re.compile(r"（(?:重复|机关|筹|筹备|新|旧|原|本级|已认证|未认证|秘书处|科普日|试用|测试|临时|停用|作废|总部|"
-                   r"[0-9]{4}年?|[A-Za-z&·.\- ]+)?）")
+REMARK = re.compile(r"（(?:重复|机关|筹|筹备|新|旧|原|本级|已认证|未认证|秘书处|科普日|试用|测试|临时|停用|作废|总部|"
+                    r"[0-9]{4}年?|[A-Za-z&·.\- ]+)?）")
 _LATIN_EDGE = re.compile(r"^[A-Za-z]{2,}(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff])[A-Za-z]{2,}$")
 _OFFICE_TAIL = re.compile(r"(协会|学会|委员会|研究会|联合会|部|局)(机关|本级|秘书处)$")
 _STATE_PREFIX = re.compile(r"^中华人民共和国(?=.)")
@@ -128,7 +128,7 @@ def name_key(norm: str) -> str:
     s = norm
     while prev != s:
         prev = s
-        s = _NOTE.sub("", s)
+        s = REMARK.sub("", s)
         s = s.replace("（", "").replace("）", "")  # what is left in brackets is part of the name
         s = _LATIN_EDGE.sub("", s)
         s = _OFFICE_TAIL.sub(r"\1", s)

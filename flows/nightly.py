@@ -16,6 +16,7 @@ from prefect.utilities.annotations import quote
 
 from core.config import load_settings
 from core.guards import Shrink, ShrinkHeld, measure_shrink, shrink_message
+from core.memory import resident_mb
 from core.quality import ValidationOutcome
 from core.sources import InputRejected
 from core.spreadsheet import write_for_people
@@ -25,15 +26,6 @@ from flows.environment import process_alive
 from flows.pipeline import Runner, run_pipeline
 from flows.publishing import input_summary, publish_artifacts, write_run_report
 from flows.shapes import CheckedInputs, Inputs, PreviousRun
-
-
-def resident_mb() -> tuple[float, float]:
-    """This process's resident memory now and at its peak, in MB (Linux; zeros elsewhere)."""
-    try:
-        status = dict(line.split(":", 1) for line in open("/proc/self/status", encoding="ascii"))
-    except OSError:
-        return 0.0, 0.0
-    return tuple(int(status.get(k, "0 kB").split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
 
 
 def _record_parent_changes(store, run_id: int, changes: pd.DataFrame, run_dir) -> None:
