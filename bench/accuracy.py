@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEV = ROOT.parent / "shared" / "data" / "dev"
 
-from bench.inprocess import run_stages  # noqa: E402
+from core.config import load_settings  # noqa: E402
+from core.snapshot import write_export  # noqa: E402
+from flows.pipeline import read_inputs, run_pipeline  # noqa: E402
 from bench.synthetic import ALL_NOISE, generate, write  # noqa: E402
 
 
@@ -42,10 +44,11 @@ def blocking_recall(data_dir: Path, pairs, records) -> float:
 
 
 def evaluate(name: str, data_dir: Path, out: Path) -> dict:
-    run = run_stages(data_dir / "registry.csv", data_dir / "activities.csv", out)
+    run = run_pipeline(read_inputs(data_dir / "registry.csv", data_dir / "activities.csv"), None, load_settings())
+    write_export(run.frames, out)
     res = scorer().score(str(data_dir), str(out), out=lambda *_: None)
-    print(f"{name:28s} blocking: {run['stats']['pairs_per_record']} pairs/record, "
-          f"recall {blocking_recall(data_dir, run['frames']['pairs'], run['records']):.4f}")
+    print(f"{name:28s} blocking: {run.resolution.stats['pairs_per_record']} pairs/record, "
+          f"recall {blocking_recall(data_dir, run.resolution.scored, run.normalised.records):.4f}")
     keys = ["dup_precision", "dup_recall", "dup_f1", "review_recall", "suggestions", "hierarchy_accuracy",
             "visibility_accuracy"]
     print(f"{name:28s} " + "  ".join(f"{k}={res[k]:.4f}" if isinstance(res[k], float) else f"{k}={res[k]}"

@@ -41,10 +41,10 @@ def main() -> None:
     import httpx
     import uvicorn
 
-    from bench.inprocess import run_stages
     from core.accounts import Accounts
     from core.config import load_settings
     from core.store import open_store
+    from flows.pipeline import read_inputs, run_pipeline
     from serve.app import create_app
 
     folder = generated(args.records)
@@ -52,7 +52,7 @@ def main() -> None:
     settings = load_settings(home=home)
     store = open_store(settings)
     t = time.perf_counter()
-    frames = run_stages(folder / "registry.csv", folder / "activities.csv", settings=settings)["frames"]
+    frames = run_pipeline(read_inputs(folder / "registry.csv", folder / "activities.csv"), None, settings).frames
     big = scaled(frames["activity_visibility"], args.activities)
     for share in (0.99, 1.0):  # the last run, then the live one
         run = store.start_run({})

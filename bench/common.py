@@ -1,7 +1,6 @@
 """Shared pieces of the benchmark commands: cached generated inputs and peak memory."""
 from __future__ import annotations
 
-import resource
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory in MB."""
+    from core.memory import resident_mb
+
+    return resident_mb()[1]
 
 
 def generated(records: int, seed: int = 7) -> Path:

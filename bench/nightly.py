@@ -1,5 +1,5 @@
-"""The nightly stages on a large generated registry, in-process (the flow's tasks without the engine),
-and the whole flow with Prefect (``--flow``).
+"""The nightly pipeline on a large generated registry, in-process (``flows.pipeline.run_pipeline``,
+the function the flow runs, without the engine), and the whole flow with Prefect (``--flow``).
 
     .venv/bin/python bench/nightly.py [--records 1000000] [--flow]
 
@@ -33,10 +33,15 @@ def main() -> None:
                          home=str(home))
         timings, stats = result["timings"], result["dedupe"]
     else:
-        from bench.inprocess import run_stages
+        from core.config import load_settings
+        from flows.pipeline import Runner, read_inputs, run_pipeline
 
-        result = run_stages(folder / "registry.csv", folder / "activities.csv")
-        timings, stats = result["timings"], result["stats"]
+        runner = Runner()
+        with runner.stage("ingest"):
+            inputs = read_inputs(folder / "registry.csv", folder / "activities.csv")
+        result = run_pipeline(inputs, None, load_settings(), runner=runner)
+        del inputs
+        timings, stats = result.timings, result.resolution.stats
     total = time.perf_counter() - start
     for k, v in timings.items():
         print(f"  {k:18s} {v:7.1f} s")

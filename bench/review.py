@@ -35,7 +35,7 @@ def main() -> None:
     import httpx
     import uvicorn
 
-    from bench.inprocess import run_stages
+    from flows.pipeline import read_inputs, run_pipeline
     from core.config import load_settings
     from core.store import open_store
     from serve.app import create_app
@@ -44,7 +44,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="orgreg-review-"))
     settings = load_settings(home=home)
     store = open_store(settings)
-    frames = run_stages(folder / "registry.csv", folder / "activities.csv", settings=settings)["frames"]
+    frames = run_pipeline(read_inputs(folder / "registry.csv", folder / "activities.csv"), None, settings).frames
     # the generated registry leaves few suggestions: pair random units until the queue is national-sized
     rng = np.random.default_rng(1)
     ids = frames["organizations"]["org_id"].to_numpy()

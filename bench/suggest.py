@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from common import OUT, ROOT, peak_rss_mb
+from core.memory import resident_mb
 
 DEV = ROOT.parent / "shared" / "data" / "dev"
 KINDS = ["exact", "abbreviation", "no_prefix", "pinyin", "initials", "typo", "traditional", "alias"]
@@ -50,10 +51,7 @@ def deep_mb(obj, seen=None) -> float:
 
 
 def rss_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return resident_mb()[0]
 
 
 # ------------------------------------------------------------------------------------------ queries
@@ -151,12 +149,12 @@ def timed(fn, queries) -> tuple[list, np.ndarray]:
 
 # ------------------------------------------------------------------------------------------ runs
 def quality(data: Path = DEV) -> None:
-    from bench.inprocess import run_stages
+    from core.config import load_settings
+    from flows.pipeline import read_inputs, run_pipeline
     from core.regions import default_regions
     from serve.lookup import SuggestIndex
 
-    run = run_stages(data / "registry.csv", data / "activities.csv")
-    f = run["frames"]
+    f = run_pipeline(read_inputs(data / "registry.csv", data / "activities.csv"), None, load_settings()).frames
     truth = pd.read_csv(data / "truth_orgs.csv", dtype=str)
     entity_of = dict(zip(truth["org_id"], truth["entity_id"]))
     entities = pd.read_csv(data / "truth_entities.csv", dtype=str, keep_default_na=False)
@@ -271,8 +269,7 @@ def http_load(frames: dict, queries: pd.Series) -> None:
                 time.sleep(0.5)
         from urllib.parse import quote
 
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        rss = next(int(l.split()[1]) for l in status.splitlines() if l.startswith("VmRSS")) / 1024
+        rss = resident_mb(server.pid)[0]
         print(f"server process resident after loading the snapshot: {rss:,.0f} MB")
 
         script = Path(home) / "queries.lua"

@@ -31,8 +31,8 @@ _EDGE_NOISE = re.compile(r"^[·&]+|[·&]+$")
 REMARKS = ("重复", "机关", "筹", "筹备", "新", "旧", "原", "本级", "已认证", "未认证", "秘书处", "科普日", "试用", "测试",
            "临时", "停用", "作废", "总部", "已合并", "合并", "副本", "备份", "旧版", "新版", "注销", "已注销", "撤销",
            "待审核", "已审核", "审核中", "勿用", "重复录入", "已删除", "删除", "待删除", "正式", "主账号", "专用")
-_NOTE = re.compile(r"（(?:" + "|".join(sorted(REMARKS, key=len, reverse=True)) +
-                   r"|[0-9]{4}(?:年度?|版)?|[A-Za-z&·.\- ]+)?）")
+REMARK = re.compile(r"（(?:" + "|".join(sorted(REMARKS, key=len, reverse=True)) +
+                    r"|[0-9]{4}(?:年度?|版)?|[A-Za-z&·.\- ]+)?）")
 _BRACKETED = re.compile(r"（([^（）]{2,6})）")
 # Remarks written without brackets at the end of a name: 四川省科学技术协会2023版, …副本
 _TAIL_NOTE = re.compile(r"(?<=[\u3400-\u9fff])(?:[0-9]{4}(?:年度?|版)|副本|备份|拷贝)$")
@@ -149,7 +149,7 @@ def name_key(norm: str) -> str:
     s = _BRACKETED.sub(_typed_remark, norm)
     while prev != s:
         prev = s
-        s = _NOTE.sub("", s)
+        s = REMARK.sub("", s)
         s = _TAIL_NOTE.sub("", s)
         s = s.replace("（", "").replace("）", "")  # what is left in brackets is part of the name
         s = _LATIN_EDGE.sub("", s)

@@ -162,6 +162,14 @@ class RegionTable:
     def path_names(self, code: str | None) -> str:
         return "".join(self.by_code[c].name for c in self.path(code)) if code in self.by_code else ""
 
+    def path_label(self, code: str | None) -> str:
+        """The place path people read, province first, "/" between ("" for an unknown code).
+
+        >>> default_regions().path_label("440106"), default_regions().path_label("999999")
+        ('广东省/广州市/天河区', '')
+        """
+        return "/".join(self.by_code[c].name for c in self.path(code)) if code in self.by_code else ""
+
     # ----------------------------------------------------------------- parsing
     def _candidates(self, text: str, pos: int) -> tuple[int, set[str], str]:
         """``(length, codes, kind)`` of the place name at ``pos``; kind is '' (full name), 'short' or 'typo'."""

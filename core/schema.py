@@ -24,6 +24,7 @@ ACTIVITY_HEADERS_ZH = {
 CATEGORIES = ["中国科协", "部委", "全国学会", "省级科协", "市级科协", "县级科协", "企业科协", "高校科协",
               "地方学会", "科普教育基地", "其他"]
 ASSOCIATION_LEVEL = {"省级科协": 1, "市级科协": 2, "县级科协": 3}
+ASSOCIATION_BY_LEVEL = {v: k for k, v in ASSOCIATION_LEVEL.items()}  # 1 → 省级科协, the 科协 of a level
 NATIONAL_CATEGORIES = {"中国科协", "部委", "全国学会"}
 LOCAL_UNIT_CATEGORIES = {"企业科协", "高校科协", "地方学会", "科普教育基地", "其他"}
 

@@ -45,7 +45,8 @@ def _with_activities(visibility: pd.DataFrame, activities: pd.DataFrame) -> pd.D
 
 
 def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, roll, decisions) -> dict:
-    """Everything a snapshot holds: the contract frames with extra columns, and what the service needs."""
+    """What a snapshot publishes: the contract frames with extra columns, and what the service needs (the
+    next run's cache is kept apart, ``Store.publish(cache=…)``)."""
     return {
         "organizations": orgs[["org_id", "name", "category", "region_code", "parent_id", "province_code", "aliases",
                                "certified", "members", "reason", "confidence", "needs_review"]],
@@ -54,10 +55,6 @@ def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, 
         "activity_visibility": _with_activities(visibility, activities),
         "records": records[RECORD_COLUMNS],
         "rollup": roll, "parent_changes": changes, "province_gains": gains,
-        # rid_l/rid_r are rows of "records": the next incremental run matches pairs by row, not by id
-        "pairs": res.scored,
-        # what the next incremental run reuses: every unit's merged evidence, parent and input hash
-        "hierarchy_state": orgs,
     }
 
 

@@ -85,6 +85,9 @@ SNAPSHOT_FRAMES = ("organizations", "id_map", "merge_suggestions", "activity_vis
                    "rollup", "parent_changes", "province_gains")
 
 
+CACHE = "cache"  # a snapshot's folder of what the next run reuses (not part of the published contract)
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -101,8 +104,16 @@ class Snapshot:
     def has(self, name: str) -> bool:
         return (self.path / f"{name}.parquet").exists()
 
-    def meta(self) -> dict:
-        return self.frame("meta").iloc[0].to_dict() if self.has("meta") else {}
+    def cached(self, name: str) -> pd.DataFrame:
+        """A frame of the cache the next run reuses (kept apart from the published frames)."""
+        return pd.read_parquet(self.path / CACHE / f"{name}.parquet")
+
+    def has_cached(self, name: str) -> bool:
+        return (self.path / CACHE / f"{name}.parquet").exists()
+
+    def cache_meta(self) -> dict:
+        """What made the cache (pipeline version, incremental or not); {} without one."""
+        return self.cached("meta").iloc[0].to_dict() if self.has_cached("meta") else {}
 
 
 class Store:
@@ -179,23 +190,30 @@ class Store:
         return Snapshot(snap["version"], Path(snap["path"]), snap["counts"] or {}) if snap else None
 
     def publish(self, frames: dict[str, pd.DataFrame], run_id: int | None, counts: dict,
-                note: str = "", unchanged_from: Snapshot | None = None) -> Snapshot:
-        """Write every frame, then make it live in one transaction.
+                note: str = "", unchanged_from: Snapshot | None = None,
+                cache: dict[str, pd.DataFrame] | None = None) -> Snapshot:
+        """Write every frame (and the next run's ``cache`` into its own folder), then make it live in one
+        transaction.
 
-        Frames missing from ``frames`` but present in ``unchanged_from`` are hard-linked from it (a
-        review decision changes four frames, not the records or the pair scores).
+        Frames missing from ``frames`` but present in ``unchanged_from`` are hard-linked from it, and so
+        is its cache when none is given (a review decision changes four frames, not the records or the
+        pair scores).
         """
         tmp = self.snapshots_dir / f".tmp-{uuid.uuid4().hex}"
-        tmp.mkdir()
+        (tmp / CACHE).mkdir(parents=True)
         try:
+            files = [(tmp / f"{name}.parquet", frame) for name, frame in frames.items()]
+            files += [(tmp / CACHE / f"{name}.parquet", frame) for name, frame in (cache or {}).items()]
             # frames written side by side: pyarrow encodes and compresses without holding the GIL
             with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
-                list(pool.map(lambda item: item[1].to_parquet(tmp / f"{item[0]}.parquet", index=False),
-                              frames.items()))
+                list(pool.map(lambda item: item[1].to_parquet(item[0], index=False), files))
             if unchanged_from is not None:
                 for old in unchanged_from.path.glob("*.parquet"):
                     if old.stem not in frames:
                         os.link(old, tmp / old.name)
+                if cache is None:
+                    for old in (unchanged_from.path / CACHE).glob("*.parquet"):
+                        os.link(old, tmp / CACHE / old.name)
             (tmp / "manifest.json").write_text(json.dumps({"run_id": run_id, "counts": counts}, ensure_ascii=False))
             _fsync_dir(tmp)
             with self.engine.begin() as c:
@@ -382,6 +400,9 @@ def pair_key(a: str, b: str) -> str:
 
 def _fsync_dir(path: Path) -> None:
     for p in path.iterdir():
+        if p.is_dir():  # the cache folder
+            _fsync_dir(p)
+            continue
         with open(p, "rb") as f:
             os.fsync(f.fileno())
     fd = os.open(path, os.O_RDONLY)

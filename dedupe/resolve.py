@@ -1,4 +1,6 @@
-"""The whole duplicate stage: records in, id map and suggestions out (pure; called by the flow)."""
+"""The duplicate stage's result and its last step (``settle_duplicates``, run by the pipeline), and the
+whole stage of a full run in one call (``resolve_duplicates``: the same steps the pipeline runs, for
+tests and tools). Pure."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from core.checks import within
-from dedupe.blocking import block_pairs
 from dedupe.canonical import choose_survivors, how_merged
 from dedupe.cluster import cluster_pairs
-from dedupe.scoring import score_pairs
+from dedupe.incremental import candidate_pairs
+from dedupe.scoring import score_chunk, score_pairs, split_for_scoring
 from dedupe.explain import explain_pairs
 from dedupe.typos import correct_common_heads
 
@@ -50,10 +52,16 @@ def resolve_duplicates(records: pd.DataFrame, *, auto_threshold: float, review_t
                        max_block_size: int = 100, decisions: pd.DataFrame | None = None,
                        activity_counts: pd.Series | None = None, previous_canonical=None, returning=None,
                        held=None) -> Resolution:
-    """Find duplicates among prepared records; ``decisions`` are people's ``match``/``distinct`` facts."""
+    """Find duplicates among prepared records; ``decisions`` are people's ``match``/``distinct`` facts.
+
+    The steps of the pipeline's duplicate stage (``flows/pipeline.py``) on a full run, in one share.
+    """
+    typed = records["name_head"].to_numpy(dtype=object)
     matching = correct_common_heads(records)
-    pairs, stats = block_pairs(matching, max_block_size)
-    return settle_duplicates(records, score_pairs(matching, pairs), stats, auto_threshold=auto_threshold,
+    pairs, stats, _, _ = candidate_pairs(matching, max_block_size, typed_heads=typed)
+    shares = split_for_scoring(matching, pairs, 1)
+    scored = score_chunk(shares[0]) if shares else score_pairs(matching, pairs)
+    return settle_duplicates(records, scored, stats, auto_threshold=auto_threshold,
                              review_threshold=review_threshold, decisions=decisions,
                              activity_counts=activity_counts, previous_canonical=previous_canonical,
                              returning=returning, held=held)

@@ -13,12 +13,10 @@ import numpy as np
 import pandas as pd
 
 from core.regions import RegionTable
-from core.schema import ASSOCIATION_LEVEL
+from core.normalise import REMARK
+from core.schema import ASSOCIATION_BY_LEVEL, ASSOCIATION_LEVEL
 
-ASSOCIATION_BY_LEVEL = {v: k for k, v in ASSOCIATION_LEVEL.items()}
 SOCIETY_SUFFIXES = ("学会", "协会", "研究会", "联合会", "促进会")
-_NOTE = re.compile(r"（(?:重复|机关|筹|筹备|新|旧|原|本级|已认证|未认证|秘书处|科普日|试用|测试|临时|停用|作废|总部|"
-                   r"[0-9]{4}年?|[A-Za-z&·.\- ]+)?）")
 
 
 def display_name(norm: str) -> str:
@@ -29,7 +27,7 @@ def display_name(norm: str) -> str:
     """
     prev = None
     while prev != norm:
-        prev, norm = norm, _NOTE.sub("", norm)
+        prev, norm = norm, REMARK.sub("", norm)
     return norm
 
 

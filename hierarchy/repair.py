@@ -14,7 +14,7 @@ import pandas as pd
 
 from core.checks import member_of
 from core.regions import RegionTable
-from core.schema import ASSOCIATION_LEVEL, LOCAL_UNIT_CATEGORIES
+from core.schema import ASSOCIATION_BY_LEVEL, ASSOCIATION_LEVEL, LOCAL_UNIT_CATEGORIES
 
 ROOT, MINISTRY, NATIONAL_SOCIETY = "中国科协", "部委", "全国学会"
 ALLOWED_PARENTS = {
@@ -72,7 +72,7 @@ class AssociationIndex:
 
 
 def _association_of_level(level: int) -> str:
-    return {1: "省级科协", 2: "市级科协", 3: "县级科协"}[level]
+    return ASSOCIATION_BY_LEVEL[level]
 
 
 def _consistent(regions: RegionTable, org: dict, parent: dict | None) -> bool:

@@ -330,8 +330,7 @@ class SuggestIndex:
             out.append({
                 "org_id": str(self.org_ids[h.org]), "name": str(self.names[h.org]),
                 "category": self.category_names[self.category_id[h.org]],
-                "region_path": "/".join(self.regions.by_code[c].name for c in self.regions.path(code))
-                if code in self.regions.by_code else "",
+                "region_path": self.regions.path_label(code),
                 "province_code": str(self.provinces[h.org]), "certified": bool(self.certified[h.org]),
                 "matched": {"field": h.field, "text": str(self.text_raw[h.text]), "how": TIER_NAMES[h.tier]},
             })

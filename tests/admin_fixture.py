@@ -45,17 +45,17 @@ def write(folder: Path, activities: list) -> tuple[Path, Path]:
 
 def publish_two_runs(home: Path):
     """Publish the first run, then the second (the live one); returns (settings, store)."""
-    from bench.inprocess import run_stages
     from core.accounts import Accounts
     from core.config import load_settings
     from core.store import open_store
+    from flows.pipeline import read_inputs, run_pipeline
 
     settings = load_settings(home=home)
     store = open_store(settings)
     for n, acts in enumerate((FIRST, SECOND), start=1):
         registry, activities = write(home / f"input{n}", acts)
         run_id = store.start_run({})
-        store.publish(run_stages(registry, activities, settings=settings)["frames"], run_id, {})
+        store.publish(run_pipeline(read_inputs(registry, activities), None, settings).frames, run_id, {})
         store.finish_run(run_id, "succeeded")
     accounts = Accounts(store)
     for name, role, scope in ACCOUNTS:

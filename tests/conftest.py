@@ -12,6 +12,17 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite the golden files (tests/golden/) from the current code instead of comparing")
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    """Rewrite golden files instead of comparing (``pytest --update-golden`` or ORGREG_UPDATE_GOLDEN=1)."""
+    return request.config.getoption("--update-golden") or os.environ.get("ORGREG_UPDATE_GOLDEN") == "1"
+
+
 def registry(rows: list[dict]) -> pd.DataFrame:
     """A raw registry frame (all strings) from a few dicts; missing columns are empty."""
     cols = ["org_id", "name", "category", "region_code", "region", "parent_id", "certified", "created_at",

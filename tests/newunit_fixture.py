@@ -40,13 +40,13 @@ def write(folder: Path) -> tuple[Path, Path]:
 
 def publish(home: Path, **settings_overrides):
     """Run the stages in-process on the fixture and publish the snapshot; returns (settings, store, frames)."""
-    from bench.inprocess import run_stages
     from core.config import load_settings
     from core.store import open_store
+    from flows.pipeline import read_inputs, run_pipeline
 
     settings = load_settings(home=home, **settings_overrides)
     store = open_store(settings)
     registry, activities = write(home / "input")
-    frames = run_stages(registry, activities, settings=settings)["frames"]
+    frames = run_pipeline(read_inputs(registry, activities), None, settings).frames
     store.publish(frames, None, {})
     return settings, store, frames

@@ -38,23 +38,23 @@ def write(folder: Path, rename: dict | None = None) -> tuple[Path, Path]:
 
 
 def publish(home: Path):
-    """Run the stages in-process on the fixture and publish the snapshot; returns (settings, store)."""
-    from bench.inprocess import run_stages
+    """Run the pipeline in-process on the fixture and publish the snapshot; returns (settings, store)."""
+    from flows.pipeline import read_inputs, run_pipeline
     from core.config import load_settings
     from core.store import open_store
 
     settings = load_settings(home=home)
     store = open_store(settings)
     registry, activities = write(home / "input")
-    store.publish(run_stages(registry, activities, settings=settings)["frames"], None, {})
+    store.publish(run_pipeline(read_inputs(registry, activities), None, settings).frames, None, {})
     return settings, store
 
 
 def publish_queue(home: Path, pairs: int = 24):
     """The fixture with ``pairs`` more pending suggestions between unrelated units (a longer queue for
     the browser: ten decisions with the mouse, ten with the keyboard); returns (settings, store)."""
-    from bench.inprocess import run_stages
     from core.config import load_settings
+    from flows.pipeline import read_inputs, run_pipeline
     from core.store import open_store
 
     global REGISTRY
@@ -65,7 +65,7 @@ def publish_queue(home: Path, pairs: int = 24):
         settings = load_settings(home=home)
         store = open_store(settings)
         registry, activities = write(home / "input")
-        frames = run_stages(registry, activities, settings=settings)["frames"]
+        frames = run_pipeline(read_inputs(registry, activities), None, settings).frames
     finally:
         REGISTRY = saved
     more = pd.DataFrame({"left_org_id": [f"q{i}a" for i in range(pairs)], "right_org_id": [f"q{i}b" for i in range(pairs)],

@@ -95,7 +95,6 @@ def test_the_guard_sees_private_names_and_upward_imports():
     assert [m for m, _, _ in imports(tree)] == ["dedupe.blocking", "serve", "core.x", "flows.nightly"]
 
 
-@pytest.mark.xfail(strict=True, reason="three test fixtures still run bench.inprocess; the one pipeline replaces it")
 def test_tests_never_import_bench():
     bad = [f"{p.relative_to(ROOT)}:{line}" for p in sorted((ROOT / "tests").rglob("*.py"))
            for module, _, line in imports(ast.parse(p.read_text(encoding="utf-8")))

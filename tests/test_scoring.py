@@ -10,9 +10,12 @@ from tests.conftest import DEV
 
 @pytest.mark.skipif(not (DEV / "score.py").exists(), reason="the shared dev set is not beside this checkout")
 def test_dev_set_meets_the_targets(tmp_path):
-    from bench.inprocess import run_stages
+    from core.config import load_settings
+    from core.snapshot import write_export
+    from flows.pipeline import read_inputs, run_pipeline
 
-    run_stages(DEV / "registry.csv", DEV / "activities.csv", tmp_path)
+    run = run_pipeline(read_inputs(DEV / "registry.csv", DEV / "activities.csv"), None, load_settings(home=tmp_path))
+    write_export(run.frames, tmp_path)
     out = subprocess.run([sys.executable, str(DEV / "score.py"), str(DEV), str(tmp_path)], capture_output=True,
                          text=True, check=True).stdout
     figures = json.loads(out.strip().splitlines()[-1])

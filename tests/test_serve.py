@@ -8,17 +8,17 @@ from tests.conftest import SAMPLE
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from bench.inprocess import run_stages
+    from flows.pipeline import read_inputs, run_pipeline
 
     home = tmp_path_factory.mktemp("serve-home")
     settings = load_settings(home=home)
     store = open_store(settings)
-    run = run_stages(SAMPLE / "registry.csv", SAMPLE / "activities.csv", settings=settings)
-    store.publish(run["frames"], None, {})
+    run = run_pipeline(read_inputs(SAMPLE / "registry.csv", SAMPLE / "activities.csv"), None, settings)
+    store.publish(run.frames, None, {})
     from serve.app import create_app
 
     with TestClient(create_app(settings, store, poll_seconds=0.2, min_reload_seconds=0)) as c:
-        c.frames = run["frames"]
+        c.frames = run.frames
         c.store = store
         yield c
 

@@ -23,10 +23,8 @@ def org_view(current: Loaded, oid: str) -> dict:
     """The JSON of one canonical unit."""
     row = current.orgs.loc[oid]
     code = row["region_code"]
-    regions = current.index.regions
     return {"org_id": oid, "name": row["name"], "category": row["category"], "region_code": code,
-            "region_path": "/".join(regions.by_code[c].name for c in regions.path(code))
-            if code in regions.by_code else "",
+            "region_path": current.index.regions.path_label(code),
             "parent_id": row["parent_id"], "province_code": row["province_code"],
             "aliases": [a for a in row["aliases"].split("|") if a], "certified": bool(row["certified"])}
 

@@ -68,9 +68,9 @@ def test_same_input_gives_the_same_snapshot(first_run):
     pd.testing.assert_frame_equal(first, live.frame("id_map"))
 
 
-STAGES = [("ingest", "flows.tasks.read_table"), ("validate_input", "flows.tasks.check_registry"),
-          ("normalise", "flows.tasks.prepare_changed"), ("duplicates", "flows.tasks.settle_duplicates"),
-          ("hierarchy", "flows.tasks.rebuild_organizations"), ("visibility", "flows.tasks.assign_activities"),
+STAGES = [("ingest", "flows.pipeline.read_table"), ("validate_input", "flows.pipeline.check_registry"),
+          ("normalise", "flows.pipeline.prepare_changed"), ("duplicates", "flows.pipeline.settle_duplicates"),
+          ("hierarchy", "flows.pipeline.rebuild_organizations"), ("visibility", "flows.pipeline.assign_activities"),
           ("validate_result", "flows.tasks.validate_snapshot"), ("publish", "core.store.Store.publish")]
 
 
@@ -123,7 +123,7 @@ def test_an_incremental_run_equals_a_full_run(first_run, tmp_path):
     incremental = run(home, registry=path)
     store = open_store(load_settings(home=home))
     inc = store.live_snapshot()
-    assert inc.meta()["incremental"] and incremental["dedupe"]["pairs_reused"] > 0
+    assert inc.cache_meta()["incremental"] and incremental["dedupe"]["pairs_reused"] > 0
     assert incremental["dedupe"]["changed_records"] == expected
     full = nightly(registry=str(path), activities=str(SAMPLE / "activities.csv"), home=str(home), full=True)
     assert full["dedupe"]["pairs_reused"] == 0

@@ -1,0 +1,243 @@
+"""The one nightly pipeline: check → normalise → duplicates → hierarchy → visibility → snapshot frames.
+
+``run_pipeline`` composes the stages below as plain functions. The Prefect flow (``flows/nightly.py``)
+runs this same function with a runner whose every stage is the stage's Prefect task
+(``flows/tasks.py`` wraps each of them, one for one); tests, benchmarks and the service's test
+fixtures run it with the in-process ``Runner``. This module never imports prefect.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future
+from contextlib import contextmanager
+from typing import Callable
+
+import pandas as pd
+
+from core.checks import check_activities, check_registry
+from core.lineage import RETIRED_BASIS, empty_retired, keep_last_units, retire_ids, reused_ids, units_through_retired
+from core.records import apply_corrections, prepare_activities, prepare_changed, previous_positions
+from core.regions import default_regions
+from core.snapshot import snapshot_frames
+from core.sources import InputRejected, read_table
+from dedupe.incremental import candidate_pairs
+from dedupe.resolve import Resolution, settle_duplicates
+from dedupe.scoring import ScoringChunk, score_chunk, score_pairs, split_for_scoring
+from dedupe.typos import correct_common_heads
+from flows.shapes import (PIPELINE, Candidates, CheckedInputs, Hierarchy, Inputs, Lineage, Normalised, PreviousRun,
+                          RunResult, Visibility)
+from hierarchy.changes import parent_changes
+from hierarchy.incremental import rebuild_organizations
+from hierarchy.rollup import rollup
+from hierarchy.visibility import admin_provinces, assign_activities, declared_provinces, visibility_gains
+
+NO_DECISIONS = pd.DataFrame(columns=["left_org_id", "right_org_id", "decision"])
+
+
+# ---------------------------------------------------------------------------------------------- stages
+def read_inputs(registry: str, activities: str) -> Inputs:
+    """Both exports read (CSV or xlsx, encoding detected); a structural problem raises ``InputRejected``."""
+    return Inputs(read_table(registry, "registry"), read_table(activities, "activities"))
+
+
+def check_inputs(inputs: Inputs) -> CheckedInputs:
+    """Every row passes or is quarantined with its reason."""
+    regions = default_regions()
+    return CheckedInputs(check_registry(inputs.registry, regions), check_activities(inputs.activities, regions))
+
+
+def normalise(checked: CheckedInputs, previous: PreviousRun | None, corrections: pd.DataFrame | None = None
+              ) -> Normalised:
+    """Prepared records (unchanged ones taken from an incremental run's previous records) and activities;
+    reviewers' ``corrections`` of names, categories and places hold in every run, like decisions."""
+    regions = default_regions()
+    clean = apply_corrections(checked.registry.clean, corrections)
+    before = previous.records if previous is not None and previous.incremental else None
+    at = previous_positions(clean["org_id"], before)
+    records, changed = prepare_changed(clean, regions, before, at)
+    return Normalised(records, prepare_activities(checked.activities.clean, regions), changed, at)
+
+
+def find_candidates(normalised: Normalised, previous: PreviousRun | None, max_block_size: int,
+                    n_chunks: int) -> Candidates:
+    """Candidate pairs cut into shares to score; an incremental run blocks only what changed and keeps
+    last run's other scores (``dedupe/incremental.py``)."""
+    records = normalised.records
+    typed = records["name_head"].to_numpy(dtype=object)
+    matching = correct_common_heads(records)
+    reuse = previous is not None and previous.incremental
+    pairs, stats, reused, keys = candidate_pairs(
+        matching, max_block_size, normalised.changed if reuse else None, previous.records if reuse else None,
+        previous.pairs if reuse else None, previous.blocking_keys if reuse else None, typed,
+        normalised.previous_at if reuse else None)
+    return Candidates(split_for_scoring(matching, pairs, n_chunks), stats, reused, keys)
+
+
+def score_share(chunk: ScoringChunk) -> pd.DataFrame:
+    """The scores of one share of the candidate pairs (the shares run in parallel)."""
+    return score_chunk(chunk)
+
+
+def flag_reused(records: pd.DataFrame, previous: PreviousRun | None, decisions: pd.DataFrame,
+                run_id: int) -> pd.DataFrame:
+    """Ids now naming another unit than the one last published under them (``core/lineage.py``)."""
+    ids = previous.ids if previous is not None else None
+    decided = set(decisions["left_org_id"]) | set(decisions["right_org_id"])
+    return reused_ids(records, ids.names if ids else None, ids.retired if ids else None,
+                      ids.reused if ids else None, decided, run_id)
+
+
+def settle(normalised: Normalised, scored: list[pd.DataFrame], stats: dict, decisions: pd.DataFrame,
+           previous: PreviousRun | None, auto_threshold: float, review_threshold: float,
+           held: pd.Series | None = None) -> Resolution:
+    """Clusters, survivors, the id map and the suggestions from the scored pairs and people's decisions.
+    A survivor back after a night away gets its canonical id back; ``held`` ids (flagged as reused) stay
+    out of automatic merges until a person decides."""
+    scored = pd.concat(scored, ignore_index=True)
+    if "score" not in scored.columns:  # no pair at all: the scores' columns, empty
+        scored = score_pairs(normalised.records, pd.DataFrame({"rid_l": [], "rid_r": []}, dtype="int64"))
+    return settle_duplicates(normalised.records, scored, stats,
+                             auto_threshold=auto_threshold, review_threshold=review_threshold, decisions=decisions,
+                             activity_counts=normalised.activities["org_id"].value_counts(),
+                             previous_canonical=previous.canonical if previous is not None else None,
+                             returning=returning_ids(previous), held=held)
+
+
+def returning_ids(previous: PreviousRun | None) -> pd.Series | None:
+    """Retired ids that were their unit's canonical id: if they come back they get it back."""
+    gone = previous.ids.retired if previous is not None and previous.ids is not None else None
+    return None if gone is None else gone.loc[gone["source_org_id"] == gone["last_canonical_org_id"], "source_org_id"]
+
+
+def retire(previous: PreviousRun | None, id_map: pd.DataFrame, run_id: int) -> pd.DataFrame:
+    """Every id published once and missing tonight, with where its unit is now."""
+    ids = previous.ids if previous is not None else None
+    if ids is None:
+        return empty_retired()
+    return retire_ids(ids.id_map, ids.orgs, ids.names, ids.retired, id_map, run_id)
+
+
+def rebuild_hierarchy(records: pd.DataFrame, id_map: pd.DataFrame, previous: PreviousRun | None) -> Hierarchy:
+    """Organizations with parents and admin provinces, the parent changes, and what was rebuilt."""
+    regions = default_regions()
+    kept = previous.hierarchy if previous is not None and previous.incremental else None
+    orgs, rebuilt = rebuild_organizations(records, id_map, regions, kept)
+    orgs["province_code"] = admin_provinces(orgs, regions)
+    return Hierarchy(orgs, parent_changes(orgs, records["org_id"]), rebuilt)
+
+
+def provinces_before(raw_registry: pd.DataFrame) -> pd.Series:
+    """Each source id's province through its declared parents, as the registry stands before the run."""
+    return declared_provinces(raw_registry, default_regions())
+
+
+def assign_visibility(activities: pd.DataFrame, before: pd.Series, id_map: pd.DataFrame,
+                      orgs: pd.DataFrame, retired: pd.DataFrame | None = None) -> Visibility:
+    """Each activity's canonical unit and admin province, the gains per province against ``before``;
+    an activity whose unit left the registry keeps that unit (or the one its record went into)."""
+    regions = default_regions()
+    retired = empty_retired() if retired is None else retired
+    visibility = assign_activities(activities, units_through_retired(id_map, retired), orgs, regions)
+    gains, roll = visibility_gains(visibility, activities, before), rollup(orgs, visibility["canonical_org_id"])
+    return Visibility(keep_last_units(visibility, activities, retired), gains, roll)
+
+
+STAGES = (read_inputs, check_inputs, normalise, find_candidates, score_share, flag_reused, settle, retire,
+          rebuild_hierarchy, provinces_before, assign_visibility)
+
+
+# ---------------------------------------------------------------------------------------------- runner
+class Runner:
+    """How ``run_pipeline`` runs its stages: here plain calls, timed (the flow's runner makes each a task)."""
+
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = time.perf_counter() - start
+
+    def call(self, fn: Callable, *args):
+        return fn(*args)
+
+    def map(self, fn: Callable, items: list) -> list:
+        return [fn(item) for item in items]
+
+    def submit(self, fn: Callable, *args) -> Future:
+        """Side work whose result is needed later (the flow runs it on a task-runner thread)."""
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def checked(self, inputs: Inputs, checked: CheckedInputs) -> str:
+        """Called once the rows are checked; returns where the quarantined rows are (the flow writes them)."""
+        return "隔离文件（本次未写出）"
+
+
+def reject_mostly_quarantined(inputs: Inputs, checked: CheckedInputs, max_share: float, where: str) -> None:
+    """A registry whose rows are mostly quarantined is the wrong file or shifted columns: reject the run."""
+    share = len(checked.registry.quarantine) / max(inputs.rows()[0], 1)
+    if share > max_share:
+        raise InputRejected(f"{inputs.registry.path}: {share:.0%} 的行被隔离（上限 {max_share:.0%}），"
+                            f"很可能导出了错误的文件或列错位。请查看 {where} 中的原因。")
+
+
+def run_pipeline(inputs: Inputs, previous: PreviousRun | None, settings, decisions: pd.DataFrame | None = None,
+                 corrections: pd.DataFrame | None = None, runner: Runner | None = None, run_id: int = 0
+                 ) -> RunResult:
+    """The nightly run from the exports as read to the snapshot's frames (nothing is published here);
+    ``decisions`` and ``corrections`` are people's facts from the store; ``run_id`` dates retired and
+    flagged ids."""
+    runner = runner or Runner()
+    decisions = NO_DECISIONS if decisions is None else decisions
+    with runner.stage("validate_input"):
+        checked = runner.call(check_inputs, inputs)
+        where = runner.checked(inputs, checked)
+        # what provincial admins saw before the run depends on the input alone: worked out alongside
+        before = runner.submit(provinces_before, inputs.registry.frame)
+        reject_mostly_quarantined(inputs, checked, settings.quarantine_max_share, where)
+    (n_reg, n_act), n_reg_q, n_act_q = inputs.rows(), len(checked.registry.quarantine), len(checked.activities.quarantine)
+    del inputs  # a million-row run keeps only what later stages read
+    with runner.stage("normalise"):
+        normalised = runner.call(normalise, checked, previous, corrections)
+        del checked
+    with runner.stage("duplicates"):
+        # pair scoring is the heavy part: one share per task (threads, or a Dask cluster's workers)
+        candidates = runner.call(find_candidates, normalised, previous, settings.max_block_size,
+                                 settings.scoring_chunks)
+        scored = [candidates.reused] + runner.map(score_share, candidates.chunks)
+        flagged = runner.call(flag_reused, normalised.records, previous, decisions, run_id)
+        res = runner.call(settle, normalised, scored, candidates.stats, decisions, previous,
+                          settings.auto_merge_threshold, settings.review_threshold, flagged["org_id"])
+        del scored
+        retired = runner.call(retire, previous, res.id_map, run_id)
+    records, acts = normalised.records, normalised.activities
+    with runner.stage("hierarchy"):
+        hierarchy = runner.call(rebuild_hierarchy, records, res.id_map, previous)
+    with runner.stage("visibility"):
+        vis = runner.call(assign_visibility, acts, before.result(), res.id_map, hierarchy.organizations, retired)
+    orgs = hierarchy.organizations
+    frames = snapshot_frames(records, acts, res, orgs, hierarchy.changes, vis.activities, vis.gains, vis.rollup,
+                             decisions)
+    frames["retired_ids"], frames["reused_ids"] = retired, flagged
+    incremental = previous is not None and previous.incremental
+    cache = {"pairs": res.scored, "blocking_keys": candidates.keys, "hierarchy": orgs,
+             "meta": pd.DataFrame([{"pipeline": PIPELINE, "incremental": incremental}])}
+    gains = vis.gains
+    counts = {
+        "registry_rows": n_reg, "registry_kept": len(records), "registry_quarantined": n_reg_q,
+        "activities_rows": n_act, "activities_kept": len(acts), "activities_quarantined": n_act_q,
+        "canonical_orgs": len(orgs), "auto_merged": int((res.id_map["how"] == "auto").sum()),
+        "reviewed_merged": int((res.id_map["how"] == "reviewed").sum()),
+        "suggestions_pending": int((frames["merge_suggestions"]["status"] == "pending").sum()),
+        "parent_changes": int(len(hierarchy.changes)), "parents_need_review": int(orgs["needs_review"].sum()),
+        "newly_visible": int(gains["newly_visible"].sum()) if len(gains) else 0,
+        "retired_ids": int((retired["retired_in_run"] == run_id).sum()), "reused_ids": len(flagged),
+        "activities_of_retired_units": int(vis.activities["basis"].str.startswith(RETIRED_BASIS).sum()),
+    }
+    return RunResult(normalised, res, hierarchy, vis, Lineage(retired, flagged), frames, cache, counts, incremental,
+                     runner.timings)

@@ -1,0 +1,42 @@
+"""``orgreg nightly`` through typer's CliRunner: 0 and the summary on success, 2 and the reason for a
+rejected input (the snapshot stays live), 2 for a bad option."""
+import logging
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from tests.conftest import SAMPLE
+from tests.review_fixture import write
+
+pytestmark = pytest.mark.flow
+
+
+@pytest.fixture
+def orgreg():
+    """Run one command; (exit code, stdout, stderr without whitespace). The command's log file handler is taken off again."""
+    runner, before = CliRunner(), list(logging.getLogger().handlers)
+
+    def run(*args):
+        result = runner.invoke(app, [str(a) for a in args])
+        # rich wraps lines at the terminal's width: compared without the wrapping
+        return result.exit_code, "".join(result.stdout.split()), "".join(result.stderr.split())
+
+    yield run
+    for handler in set(logging.getLogger().handlers) - set(before):
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def test_nightly_exit_codes_and_messages(orgreg, tmp_path):
+    registry, activities = write(tmp_path / "input")
+    code, out, _ = orgreg("nightly", "--registry", registry, "--activities", activities, "--home", tmp_path / "home")
+    assert code == 0 and "已发布快照v1" in out and "报告：" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("组织名称,组织类别\n广州市科协,市级科协\n", encoding="utf-8")
+    code, _, err = orgreg("nightly", "--registry", bad, "--activities", activities, "--home", tmp_path / "home")
+    assert code == 2 and "输入被拒绝" in err and "缺少必需的列org_id" in err and "上一次发布的快照仍在提供服务" in err
+    code, _, err = orgreg("nightly", "--no-such-option")
+    assert code == 2 and "--no-such-option" in err
+    code, out, _ = orgreg("status", "--home", tmp_path / "home")
+    assert code == 0 and "当前快照：v1" in out and "输入被拒绝" in out

@@ -1,0 +1,82 @@
+"""The commands' exit codes and messages, through typer's CliRunner (0 done, 1 failed, 2 bad input or
+usage). ``nightly`` runs Prefect: tests/flows/test_cli_nightly.py; ``orgreg review …`` (signed in, its
+own codes 3 and 4): tests/test_review_cli.py; ``serve``: the clean-install check of .ci/run."""
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from tests.review_fixture import REGISTRY, publish
+
+runner = CliRunner()
+
+
+def orgreg(*args, input=None):
+    """Run one command; returns (exit code, stdout, stderr), without whitespace: rich wraps lines at the
+    terminal's width."""
+    result = runner.invoke(app, [str(a) for a in args], input=input)
+    return result.exit_code, "".join(result.stdout.split()), "".join(result.stderr.split())
+
+
+@pytest.fixture
+def home(tmp_path):
+    """A state directory with one snapshot of the review fixture published, and a reviewer."""
+    publish(tmp_path)
+    assert orgreg("user", "add", "rev", "--role", "reviewer", "--password-stdin", "--home", tmp_path,
+                  input="secret-pw\n")[0] == 0
+    return tmp_path
+
+
+def test_help_and_no_arguments():
+    code, out, _ = orgreg("--help")
+    assert code == 0 and "nightly" in out and "export" in out and "review" in out
+    code, _, _ = orgreg()  # no_args_is_help: usage, which click ends with 2
+    assert code == 2
+    code, _, err = orgreg("nosuchcommand")
+    assert code == 2 and "nosuchcommand" in err
+
+
+def test_export_writes_the_contract_files_or_says_nothing_is_published(home, tmp_path_factory):
+    out = tmp_path_factory.mktemp("export")
+    code, stdout, _ = orgreg("export", out, "--home", home)
+    assert code == 0 and "已写出" in stdout
+    assert sorted(p.name for p in out.iterdir()) == ["activity_visibility.csv", "id_map.csv",
+                                                     "merge_suggestions.csv", "organizations.csv"]
+    assert len(pd.read_csv(out / "id_map.csv", dtype=str)) == len(REGISTRY)
+    empty = tmp_path_factory.mktemp("empty-home")
+    code, _, err = orgreg("export", out, "--home", empty)
+    assert code == 1 and "还没有发布过快照" in err and "orgregnightly" in err
+
+
+def test_status_shows_the_live_snapshot(home, tmp_path_factory):
+    code, out, _ = orgreg("status", "--home", home)
+    assert code == 0 and "当前快照：v1" in out
+    code, out, _ = orgreg("status", "--home", tmp_path_factory.mktemp("empty-home"))
+    assert code == 0 and "尚未发布" in out
+
+
+def test_publish_needs_an_action_and_a_snapshot_to_go_back_to(home):
+    code, _, err = orgreg("publish", "--home", home)
+    assert code == 2 and "--rollback" in err
+    code, _, err = orgreg("publish", "--rollback", "--home", home)
+    assert code == 1 and "之前没有可回退的快照" in err
+    publish(home)  # a second nightly result: v2
+    code, out, _ = orgreg("publish", "--rollback", "--home", home)
+    assert code == 0 and "当前快照v1" in out
+
+
+def test_user_add_and_token(home):
+    code, _, err = orgreg("user", "add", "x", "--role", "boss", "--password-stdin", "--home", home,
+                          input="secret-pw\n")
+    assert code == 2 and err.strip()
+    code, out, _ = orgreg("user", "token", "rev", "--home", home)
+    assert code == 0 and len(out.strip()) >= 20
+    code, _, err = orgreg("user", "token", "nobody", "--home", home)
+    assert code == 2 and "nobody" in err
+
+
+def test_a_missing_argument_is_a_usage_error(home):
+    code, _, err = orgreg("user", "token", "--home", home)  # no name
+    assert code == 2 and "Missingargument'name'" in err
+    code, _, err = orgreg("export", "--home", home)  # no folder
+    assert code == 2 and "Missingargument'outdir'" in err
