@@ -18,6 +18,8 @@ ACTIONS = {
     "undo": "撤销", "decide:match": "记录事实：同一单位", "decide:distinct": "记录事实：不同单位",
     "undo:withdraw": "撤销时收回决定", "unmerge:withdraw-match": "拆分时收回合并决定",
     "withdraw:conflict": "因冲突收回（他人已决定）",
+    "user:add": "添加账号", "user:set": "修改账号", "user:enable": "启用账号", "user:disable": "停用账号",
+    "user:remove": "删除账号", "user:token": "生成令牌", "user:revoke-token": "吊销令牌",
 }
 
 
