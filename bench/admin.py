@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common import generated, peak_rss_mb
+from common import free_port, generated, peak_rss_mb
 
 
 def scaled(visibility: pd.DataFrame, n: int, seed: int = 5) -> pd.DataFrame:
@@ -66,12 +66,13 @@ def main() -> None:
     print(f"prepared {len(big):,} activities ({in_province:,} in {province}) in {time.perf_counter() - t:.1f}s")
 
     app = create_app(settings, store, poll_seconds=3600)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=8766, log_level="warning"))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
     t = time.perf_counter()
-    client = httpx.Client(base_url="http://127.0.0.1:8766", headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=120)
     first = client.get(f"/admin/{province}")
     assert first.status_code == 200, first.text[:300]
     print(f"first page (builds the area's frames) {1000 * (time.perf_counter() - t):.0f} ms")

@@ -1,6 +1,7 @@
 """Shared pieces of the benchmark commands: cached generated inputs and peak memory."""
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,13 @@ OUT = ROOT / "bench" / "out"
 if str(ROOT) in sys.path:
     sys.path.remove(str(ROOT))
 sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (a fixed one clashes with a service already running)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def peak_rss_mb() -> float:

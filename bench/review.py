@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common import generated
+from common import free_port, generated
 
 
 def fig(xs: list[float]) -> str:
@@ -56,14 +56,15 @@ def main() -> None:
         "explanation": "名称主体相近（相似度 0.85）；一条没有地区信息；类别相同。判断依据：常见名称、一方缺少地区（得分 0.75）",
         "status": "pending"}).drop_duplicates(["left_org_id", "right_org_id"]).head(args.pending)
     store.publish(frames, None, {})
-    add_user(store, "rev", "reviewer", "password-1")
+    add_user(store, "rev", "reviewer", "基准-review-river-41")
     auth = {"Authorization": f"Bearer {new_token(store, 'rev')}"}
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=8766,
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port,
                                            log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.1)
-    client = httpx.Client(base_url="http://127.0.0.1:8766", headers=auth, timeout=120)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=auth, timeout=120)
     start = time.perf_counter()
     while client.get("/api/review/suggestions", params={"size": 1}).status_code != 200:
         time.sleep(0.2)  # the service builds its queue at start-up, as it does when it starts for real
