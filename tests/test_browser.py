@@ -165,12 +165,16 @@ def test_error_pages_and_empty_states_are_chinese(server, page):
     assert "404 页面不存在" in page.inner_text("h1")
     page.goto(url + "/api/review/undo")  # a POST-only address opened in a browser
     assert "不接受" in page.inner_text("body") or "请先登录" in page.inner_text("body")
-    page.goto(url + "/review/clusters/x-x-x")
-    assert "请求参数不正确" in page.inner_text("body")
+    page.goto(url + "/review/clusters/x-x-x")  # signed out: the sign-in page first
+    assert "登录" in page.inner_text("body")
     page.goto(url + "/review")
     page.fill("input[name=name]", "rev")
     page.fill("input[name=password]", "审核-river-tea-41")
     page.click("button[type=submit]")
+    page.wait_for_selector(".item.current")
+    page.goto(url + "/review/clusters/x-x-x")  # signed in: a malformed id is answered in Chinese
+    assert "请求参数不正确" in page.inner_text("body")
+    page.goto(url + "/review")
     page.wait_for_selector(".item.current")
     page.fill("#q", "没有这个单位")
     page.wait_for_selector(".empty")
