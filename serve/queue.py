@@ -76,7 +76,7 @@ def review_queue(frames: dict[str, pd.DataFrame], decided: set[str], regions: Re
         ids = s[f"{side}_org_id"]
         c = ids.map(canon)
         s[f"{side}_canonical"] = c
-        s[f"{side}_name"] = ids.map(records["name"]).str.strip()
+        s[f"{side}_name"] = ids.map(records["name"]).fillna("").astype(str).str.strip()
         s[f"{side}_category"] = ids.map(records["category"])
         for col in ("region_code", "region_path", "province", "city", "parent", "children", "activities",
                     "certified"):
@@ -85,7 +85,7 @@ def review_queue(frames: dict[str, pd.DataFrame], decided: set[str], regions: Re
             s[f"{side}_{col}"] = s[f"{side}_{col}"].fillna(0).astype(int)
         s[f"{side}_certified"] = s[f"{side}_certified"].fillna(False).astype(bool)
         for col in ("region_code", "region_path", "province", "city", "parent", "category"):
-            s[f"{side}_{col}"] = s[f"{side}_{col}"].fillna("")
+            s[f"{side}_{col}"] = s[f"{side}_{col}"].fillna("").astype(str)  # (no rows: float otherwise)
     s["explanation"] = with_place_names(s["explanation"], regions)
     s["activities"] = s["left_activities"] + s["right_activities"]
     s["certified"] = s["left_certified"] | s["right_certified"]

@@ -297,3 +297,16 @@ def test_undo_refuses_to_clobber_a_later_change_by_somebody_else(service):
     r = service.post("/api/review/undo", headers=service.rev)
     assert r.status_code == 409 and "又被改动过" in r.json()["detail"]
     assert canon(service)["g2"] == "g2"
+
+
+def test_a_snapshot_without_suggestions_gives_an_empty_queue_not_an_error(tmp_path):
+    from core.regions import default_regions
+    from serve.queue import review_queue
+
+    settings, store = publish(tmp_path)
+    live = store.live_snapshot()
+    frames = {name: live.frame(name) for name in ("merge_suggestions", "id_map", "records", "organizations",
+                                                   "activity_visibility")}
+    frames["merge_suggestions"] = frames["merge_suggestions"].iloc[0:0]
+    queue = review_queue(frames, set(), default_regions())
+    assert len(queue) == 0 and "haystack" in queue.columns
