@@ -23,7 +23,7 @@ def home(tmp_path):
     """A state directory with one snapshot of the review fixture published, and a reviewer."""
     publish(tmp_path)
     assert orgreg("user", "add", "rev", "--role", "reviewer", "--password-stdin", "--home", tmp_path,
-                  input="secret-pw\n")[0] == 0
+                  input="审核-river-tea-41\n")[0] == 0
     return tmp_path
 
 
@@ -40,8 +40,9 @@ def test_export_writes_the_contract_files_or_says_nothing_is_published(home, tmp
     out = tmp_path_factory.mktemp("export")
     code, stdout, _ = orgreg("export", out, "--home", home)
     assert code == 0 and "已写出" in stdout
+    # the four contract files, and the ids that left the registry (core/lineage.py)
     assert sorted(p.name for p in out.iterdir()) == ["activity_visibility.csv", "id_map.csv",
-                                                     "merge_suggestions.csv", "organizations.csv"]
+                                                     "merge_suggestions.csv", "organizations.csv", "retired_ids.csv"]
     assert len(pd.read_csv(out / "id_map.csv", dtype=str)) == len(REGISTRY)
     empty = tmp_path_factory.mktemp("empty-home")
     code, _, err = orgreg("export", out, "--home", empty)
@@ -67,7 +68,7 @@ def test_publish_needs_an_action_and_a_snapshot_to_go_back_to(home):
 
 def test_user_add_and_token(home):
     code, _, err = orgreg("user", "add", "x", "--role", "boss", "--password-stdin", "--home", home,
-                          input="secret-pw\n")
+                          input="审核-river-tea-41\n")
     assert code == 2 and err.strip()
     code, out, _ = orgreg("user", "token", "rev", "--home", home)
     assert code == 0 and len(out.strip()) >= 20
