@@ -12,6 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from serve.terminal import review_app
+from serve.user_commands import user_app
+
 app = typer.Typer(help="orgreg：全国科普日组织库的清洗流水线与联想查询服务。", no_args_is_help=True,
                   rich_markup_mode="rich", pretty_exceptions_enable=False)
 console = Console()
@@ -46,7 +49,9 @@ def nightly(registry: Optional[Path] = typer.Option(None, help="组织库导出�
     address = dask_address or settings.dask_address
     if address:
         console.print(f"Dask 集群：{address}；Prefect 服务器：{ensure_prefect_server(settings.home)}")
-    with console.status("正在启动 Prefect 并运行夜间流程……"):
+    from flows.progress import RunProgress
+
+    with RunProgress(console, settings.scoring_chunks):  # bars fed by the flow's stage log lines
         from flows.nightly import nightly, with_dask
         run_flow = with_dask(address) if address else nightly
         try:
@@ -91,6 +96,28 @@ def schedule(cron: Optional[str] = typer.Option(None, help="cron 表达式（默
         err.print("定时已停止。")
 
 
+@app.command()
+def ui(home: Optional[Path] = HOME, port: int = typer.Option(4200, help="端口（默认 4200）")):
+    """打开 Prefect 界面，查看本状态目录的运行（各阶段的用时、日志和产物）。
+
+    以本状态目录的 Prefect 数据库启动 Prefect 服务器（前台运行，按 Ctrl+C 停止）；已有服务器在该端口时直接使用。
+    """
+    from flows.environment import configure_prefect, prefect_answers, prefect_ui
+
+    settings = _settings(home)
+    configure_prefect(settings.home)
+    if prefect_answers(f"http://127.0.0.1:{port}/api"):  # e.g. the one `orgreg schedule` leaves running
+        console.print(f"Prefect 界面已在运行：[bold]http://127.0.0.1:{port}[/]")
+        return
+    console.print(f"Prefect 界面：[bold]http://127.0.0.1:{port}[/] → Runs（夜间运行）、Artifacts（nightly-summary 等）；"
+                  f"运行记录在 {settings.home / 'prefect'}。按 Ctrl+C 停止。")
+    stop_on_signals()
+    code = prefect_ui(port)
+    if code:
+        err.print(f"Prefect 界面没有启动（退出码 {code}）：端口 {port} 可能已被占用，请用 --port 换一个。")
+        raise typer.Exit(1)
+
+
 def stop_on_signals() -> None:
     """SIGTERM (systemd, docker stop) stops the command the way Ctrl+C does, instead of killing it
     (Prefect's runner takes SIGTERM over once it serves, and stops the same way)."""
@@ -117,17 +144,9 @@ def _print_last_report(settings, log: Path | None = None) -> None:
 
 
 def _print_summary(result: dict) -> None:
-    c = result["counts"]
-    table = Table(title=f"第 {result['run_id']} 次运行：已发布快照 v{result['snapshot_version']}")
-    table.add_column("指标")
-    table.add_column("数值", justify="right")
-    labels = {"registry_rows": "组织库行数", "registry_kept": "进入快照", "registry_quarantined": "组织库隔离",
-              "activities_rows": "活动行数", "activities_quarantined": "活动隔离", "canonical_orgs": "规范单位",
-              "auto_merged": "自动合并的记录", "suggestions_pending": "待复核配对", "parent_changes": "上级变更",
-              "parents_need_review": "上级待复核", "newly_visible": "新近可见的活动"}
-    for key, label in labels.items():
-        table.add_row(label, str(c.get(key, "")))
-    console.print(table)
+    from flows.progress import summary_table
+
+    console.print(summary_table(result))
     console.print("用时：" + "，".join(f"{k} {v:.1f}s" for k, v in result["timings"].items()))
     console.print(f"报告：{result['report']}")
 
@@ -138,13 +157,22 @@ def export(outdir: Path = typer.Argument(..., help="输出目录"), home: Option
     from core.snapshot import write_export
     from core.store import open_store
 
+    from flows.progress import progress_bars
+
     snap = open_store(_settings(home)).live_snapshot()
     if snap is None:
         err.print("还没有发布过快照：请先运行 [bold]orgreg nightly[/]。")
         raise typer.Exit(1)
-    frames = {n: snap.frame(n) for n in ("organizations", "id_map", "merge_suggestions", "activity_visibility",
-                                         "retired_ids") if snap.has(n)}
-    for path in write_export(frames, outdir):
+    names = [n for n in ("organizations", "id_map", "merge_suggestions", "activity_visibility", "retired_ids")
+             if snap.has(n)]
+    with progress_bars(console) as bars:  # a million-record snapshot takes a while to read and write
+        step = bars.add_task(f"导出快照 v{snap.version}", total=2 * len(names))
+        frames = {}
+        for name in names:
+            frames[name] = snap.frame(name)
+            bars.advance(step)
+        written = write_export(frames, outdir, on_file=lambda path: bars.advance(step))
+    for path in written:
         console.print(f"已写出 {path}")
 
 
@@ -218,119 +246,9 @@ def _uvicorn_server():
     return QuietServer
 
 
-def _review_app():
-    from serve.terminal import review_app  # typer commands over the review desk, with its login
-
-    return review_app
-
-
-user_app = typer.Typer(help="账号：添加、列出、修改、停用、删除，API 令牌（每项操作记入审计日志）。", no_args_is_help=True)
+# the review desk and the accounts in a terminal (light imports: the service's modules load on use)
+app.add_typer(review_app, name="review")
 app.add_typer(user_app, name="user")
-app.add_typer(_review_app(), name="review")
-
-
-def _accounts(home):
-    from core.accounts import Accounts
-    from core.store import open_store
-
-    settings = _settings(home)
-    return Accounts(open_store(settings), settings.password_min_length, settings.password_min_score)
-
-
-def _operator() -> str:
-    """Who ran the command, for the audit log (the operating-system account)."""
-    import getpass
-
-    return f"cli:{getpass.getuser()}"
-
-
-def _read_password(from_stdin: bool) -> str:
-    return sys.stdin.readline().rstrip("\n") if from_stdin else typer.prompt("密码", hide_input=True,
-                                                                             confirmation_prompt=True)
-
-
-def _account_call(call):
-    try:
-        return call()
-    except (ValueError, LookupError) as e:
-        err.print(str(e).strip("'\""))
-        raise typer.Exit(2)
-
-
-ROLE_HELP = "admin（全国管理员）、reviewer（审核员）、province（省级管理员，--scope 省级代码）、society / ministry（全国学会 / 部委管理员，--scope 单位ID）"
-
-
-@user_app.command("add")
-def user_add(name: str, role: str = typer.Option("reviewer", help=ROLE_HELP),
-             scope: str = typer.Option("", help="省级代码（如 440000）或单位 ID"),
-             review: bool = typer.Option(False, "--review", help="省级/学会/部委管理员也可审核本范围内的合并建议"),
-             password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码"),
-             home: Optional[Path] = HOME):
-    """添加账号（密码至少 12 位且不能是常见密码；以 argon2 哈希保存；记入审计日志）。"""
-    accounts = _accounts(home)
-    password = _read_password(password_stdin)
-    _account_call(lambda: accounts.add(name, role, password, scope, review, by=_operator()))
-    console.print(f"已添加用户 {name}（{role}{' · ' + scope if scope else ''}）")
-
-
-@user_app.command("list")
-def user_list(home: Optional[Path] = HOME):
-    """列出账号：角色、范围、审核权限、状态、令牌和在线会话数。"""
-    from core.accounts import ROLES
-
-    accounts = _accounts(home)
-    table = Table(title="账号")
-    for col in ("用户名", "角色", "范围", "可审核", "状态", "API 令牌", "会话", "创建时间"):
-        table.add_column(col)
-    for u in accounts.users():
-        table.add_row(u["name"], ROLES.get(u["role"], u["role"]), u["scope"] or "全国",
-                      "是" if u["role"] in ("admin", "reviewer") or u["can_review"] else "否",
-                      "已停用" if u["disabled"] else "正常", "有" if u["token_hash"] else "无",
-                      str(accounts.session_count(u["name"])), f"{u['created_at']:%Y-%m-%d}" if u["created_at"] else "")
-    console.print(table)
-
-
-@user_app.command("set")
-def user_set(name: str, role: Optional[str] = typer.Option(None, help=ROLE_HELP),
-             scope: Optional[str] = typer.Option(None, help="新的范围（省级代码或单位 ID）"),
-             review: Optional[bool] = typer.Option(None, "--review/--no-review", help="是否可审核本范围内的合并建议"),
-             password: bool = typer.Option(False, "--password", help="设置新密码（结束该账号的所有会话和令牌）"),
-             password_stdin: bool = typer.Option(False, "--password-stdin", help="新密码从标准输入读取"),
-             enable: bool = typer.Option(False, "--enable", help="重新启用已停用的账号"),
-             home: Optional[Path] = HOME):
-    """修改账号的角色、范围、审核权限或密码（记入审计日志）。"""
-    accounts = _accounts(home)
-    new_password = _read_password(password_stdin) if password or password_stdin else None
-    user = _account_call(lambda: accounts.change(name, _operator(), role=role, scope=scope, can_review=review,
-                                                 password=new_password, disabled=False if enable else None))
-    console.print(f"已修改用户 {name}：{user['role']}{' · ' + user['scope'] if user['scope'] else ''}"
-                  f"{'，可审核' if user['can_review'] else ''}")
-
-
-@user_app.command("disable")
-def user_disable(name: str, home: Optional[Path] = HOME):
-    """停用账号：立即结束其所有会话并吊销其 API 令牌（可用 user set --enable 恢复）。"""
-    _account_call(lambda: _accounts(home).change(name, _operator(), disabled=True))
-    console.print(f"已停用用户 {name}：会话已结束，令牌已吊销")
-
-
-@user_app.command("remove")
-def user_remove(name: str, home: Optional[Path] = HOME):
-    """删除账号（审计日志保留其历史）。"""
-    _account_call(lambda: _accounts(home).remove(name, _operator()))
-    console.print(f"已删除用户 {name}")
-
-
-@user_app.command("token")
-def user_token(name: str, revoke: bool = typer.Option(False, "--revoke", help="吊销令牌而不生成新的"),
-               home: Optional[Path] = HOME):
-    """为用户生成新的 API 令牌（脚本用 Authorization: Bearer 令牌；旧令牌随即失效），或 --revoke 吊销。"""
-    accounts = _accounts(home)
-    if revoke:
-        had = _account_call(lambda: accounts.revoke_token(name, _operator()))
-        console.print(f"已吊销 {name} 的令牌" if had else f"{name} 没有令牌")
-        return
-    print(_account_call(lambda: accounts.new_token(name, _operator())))
 
 
 def main() -> None:

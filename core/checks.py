@@ -9,11 +9,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.lookups import member_of, per_distinct, within
 from core.regions import RegionTable
 from core.schema import CATEGORIES, FALSE_WORDS, PLAIN_ID, TRUE_WORDS
 from core.sources import InputRejected, RawTable, parse_dates
@@ -27,44 +27,6 @@ class Checked:
     quarantine: pd.DataFrame  # original columns + _row, column, reason
     warnings: list[str]
     masks: dict[str, pd.Series]  # rule name -> True where the row passes (for GX and the report)
-
-
-def member_of(values: pd.Series, allowed) -> pd.Series:
-    """``values.isin(allowed)`` decided once per distinct value: pandas' Arrow strings test membership
-    one value at a time (3.5 s of a million-row check); factorising them is a single pass in C."""
-    codes, uniques = pd.factorize(values)
-    allowed = allowed if isinstance(allowed, (set, frozenset, dict)) else set(allowed)
-    ok = np.array([u in allowed for u in uniques.tolist()] + [False], dtype=bool)
-    return pd.Series(ok[codes], index=values.index)
-
-
-def within(values, pool) -> np.ndarray:
-    """``values.isin(pool)`` against a large ``pool`` (a million ids): pyarrow builds one hash set in C.
-    ``member_of`` suits small sets; a Python set of a million ids alone took a second to build.
-
-    >>> within(pd.Series(["a", "b", ""]), pd.Series(["b", "c"])).tolist()
-    [False, True, False]
-    """
-    values = pa.array(values, from_pandas=True)
-    if pa.types.is_null(values.type):  # empty, or nothing but missing values
-        values = values.cast(pa.string())
-    if isinstance(pool, (set, frozenset)):
-        pool = pa.array(list(pool), type=values.type)
-    else:
-        pool = pa.array(pool, from_pandas=True)
-    if isinstance(pool, pa.ChunkedArray):
-        pool = pool.combine_chunks()
-    if pool.type != values.type:
-        pool = pool.cast(values.type)
-    return pc.is_in(values, value_set=pool).to_numpy(zero_copy_only=False)
-
-
-def per_distinct(values: pd.Series, fn, missing) -> pd.Series:
-    """``fn`` of each distinct value once (exports repeat the same categories and dates a lot);
-    ``missing`` for a missing value."""
-    codes, uniques = pd.factorize(values)
-    out = list(fn(uniques.tolist())) + [missing]
-    return pd.Series(np.asarray(out, dtype=object)[codes], index=values.index)
 
 
 NOT_PLAIN = "不是普通的标识符（只允许字母、数字和 _ - .，不超过 64 位）：请在源系统中更正后重新导出"

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     dask_address: str = Field("", description="Dask scheduler address for the heavy stages; empty runs in-process")
     task_retries: int = Field(2, description="retries of the I/O tasks of the nightly flow")
     scoring_chunks: int = Field(8, description="shares the candidate pairs are scored in (tasks; Dask workers)")
+    notify_webhook: str = Field("", description="webhook (企业微信/钉钉 group robot) that receives a run's summary when it fails or is held back; empty: none")
+    notify_on_success: bool = Field(False, description="also send the summary of a run that published")
+    notify_secret: str = Field("", description="钉钉 robot 加签 secret (signs the webhook URL); empty: unsigned")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

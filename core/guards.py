@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.checks import within
+from core.lookups import within
 
 
 class ShrinkHeld(Exception):

@@ -12,7 +12,7 @@ import pandas as pd
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
-from core.checks import within
+from core.lookups import within
 
 RETIRED_COLUMNS = ["source_org_id", "last_canonical_org_id", "retired_in_run", "now_canonical_org_id",
                    "last_name", "last_category", "last_region_code", "last_province_code", "last_record_name"]

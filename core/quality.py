@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.checks import within
+from core.lookups import within
 from core.schema import CATEGORIES
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.checks import per_distinct
+from core.lookups import per_distinct
 from core.normalise import fold_place_text, split_name
 from core.regions import RegionTable
 from core.schema import NATIONAL_CATEGORIES

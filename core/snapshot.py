@@ -58,19 +58,19 @@ def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, 
     }
 
 
-def write_export(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
+def write_export(frames: dict[str, pd.DataFrame], outdir: Path, on_file=None) -> list[Path]:
     """The four contract files, column for column, UTF-8 with header, values as they are: they are
     machine-readable (files for people go through ``core.spreadsheet``); ``retired_ids.csv`` beside
-    them when the snapshot has retired ids."""
+    them when the snapshot has retired ids. ``on_file(path)`` is called as each file is written."""
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
-    for filename, columns in EXPORT_COLUMNS.items():
-        frame = frames[filename.removesuffix(".csv")][columns]
-        path = outdir / filename
-        frame.to_csv(path, index=False, encoding="utf-8")
-        written.append(path)
+    files = [(f, f.removesuffix(".csv"), columns) for f, columns in EXPORT_COLUMNS.items()]
     if "retired_ids" in frames:  # beside the contract files: ids published once and gone since
-        path = outdir / "retired_ids.csv"
-        frames["retired_ids"][RETIRED_EXPORT_COLUMNS].to_csv(path, index=False, encoding="utf-8")
+        files.append(("retired_ids.csv", "retired_ids", RETIRED_EXPORT_COLUMNS))
+    for filename, name, columns in files:
+        path = outdir / filename
+        frames[name][columns].to_csv(path, index=False, encoding="utf-8")
         written.append(path)
+        if on_file is not None:
+            on_file(path)
     return written

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.checks import within
+from core.lookups import within
 from dedupe.cluster import components
 
 COMPLETENESS_COLUMNS = ["category", "region_code", "region", "parent_id"]

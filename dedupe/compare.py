@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz.distance import Levenshtein
 
-from core.checks import member_of
+from core.lookups import member_of
 from core.normalise import has_numeral_difference, homophones
 
 SAME, NESTED, UNKNOWN, CONFLICT = "same", "nested", "unknown", "conflict"

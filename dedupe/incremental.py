@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.checks import member_of
+from core.lookups import member_of
 from dedupe.blocking import (pairs_within_blocks, assign_blocks, blocked_pairs, blocking_stats, common_heads,
                              place_filter, record_keys)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.checks import within
+from core.lookups import within
 from dedupe.canonical import choose_survivors, how_merged
 from dedupe.cluster import cluster_pairs
 from dedupe.incremental import candidate_pairs

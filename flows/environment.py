@@ -91,27 +91,51 @@ def ensure_prefect_server(home: Path, port: int = 4200, timeout: int = 90) -> st
     import subprocess
     import sys
     import time
-    import urllib.request
-
-    def healthy(url: str) -> bool:
-        try:
-            with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
 
     url = os.environ.get("PREFECT_API_URL", "")
-    if url and healthy(url):
+    if url and prefect_answers(url):
         return url
     url = f"http://127.0.0.1:{port}/api"
-    if not healthy(url):
+    if not prefect_answers(url):
         prefect = str(Path(sys.executable).with_name("prefect"))
         subprocess.run([prefect, "server", "start", "--background", "--host", "127.0.0.1", "--port", str(port)],
                        check=True, stdout=subprocess.DEVNULL, env=os.environ.copy())
         deadline = time.monotonic() + timeout
-        while not healthy(url):
+        while not prefect_answers(url):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Prefect 服务器在 {timeout} 秒内没有就绪（{url}）")
             time.sleep(1)
     os.environ["PREFECT_API_URL"] = url
     return url
+
+
+def prefect_answers(api_url: str) -> bool:
+    """Whether a Prefect server answers at ``api_url`` (``http://127.0.0.1:4200/api``)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(api_url.rstrip("/") + "/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def prefect_ui(port: int = 4200) -> int:
+    """Serve the Prefect UI (and API) on this state directory's Prefect home until stopped; exit code.
+
+    Every ``orgreg nightly`` records its flow and task runs, logs and artifacts in that home's database
+    even on the temporary server it starts, so a server started on the same home later shows them all.
+    """
+    import signal
+    import subprocess
+    import sys
+
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    server = subprocess.Popen([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                              env=os.environ.copy())
+    try:
+        return server.wait()
+    except KeyboardInterrupt:  # Ctrl+C, or SIGTERM turned into it: stop the server the way it likes
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+        return 0

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from core.guards import LABELS
 from core.regions import default_regions
-from core.report import plot_cluster_sizes, plot_scores, plot_visibility, render_report
+from flows.report import plot_cluster_sizes, plot_scores, plot_visibility, render_report
 
 
 def input_summary(inputs: dict, raw: tuple | None, checked: tuple | None) -> dict:

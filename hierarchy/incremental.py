@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.checks import member_of
+from core.lookups import member_of
 from core.records import fingerprints
 from core.regions import RegionTable
 from hierarchy.build import build_organizations

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.checks import member_of
+from core.lookups import member_of
 from core.regions import RegionTable
 from core.schema import ASSOCIATION_BY_LEVEL, ASSOCIATION_LEVEL, LOCAL_UNIT_CATEGORIES
 

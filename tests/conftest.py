@@ -15,6 +15,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite the golden files (tests/golden/) from the current code instead of comparing")
+    parser.addoption("--run-install", action="store_true",
+                     help="also run the clean-venv install test (minutes; .ci/run passes it)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-install"):
+        return
+    skip = pytest.mark.skip(reason="installs the package into a new venv: run with --run-install (as .ci/run does)")
+    for item in items:
+        if "install" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture

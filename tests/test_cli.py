@@ -39,7 +39,7 @@ def test_help_and_no_arguments():
 def test_export_writes_the_contract_files_or_says_nothing_is_published(home, tmp_path_factory):
     out = tmp_path_factory.mktemp("export")
     code, stdout, _ = orgreg("export", out, "--home", home)
-    assert code == 0 and "已写出" in stdout
+    assert code == 0 and "已写出" in stdout and "导出快照v1" in stdout and "10/10" in stdout  # the progress bar
     # the four contract files, and the ids that left the registry (core/lineage.py)
     assert sorted(p.name for p in out.iterdir()) == ["activity_visibility.csv", "id_map.csv",
                                                      "merge_suggestions.csv", "organizations.csv", "retired_ids.csv"]
@@ -81,3 +81,32 @@ def test_a_missing_argument_is_a_usage_error(home):
     assert code == 2 and "Missingargument'name'" in err
     code, _, err = orgreg("export", "--home", home)  # no folder
     assert code == 2 and "Missingargument'outdir'" in err
+
+
+def test_ui_uses_a_prefect_server_that_already_answers(tmp_path):
+    """(Starting one is checked end to end in the clean-install test: tests/test_install.py.)"""
+    import http.server
+    import threading
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/api/health" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        code, out, _ = orgreg("ui", "--port", port, "--home", tmp_path)
+        assert code == 0 and f"Prefect界面已在运行：http://127.0.0.1:{port}" in out
+    finally:
+        server.shutdown()
+
+
+def test_ui_says_when_the_server_cannot_start(tmp_path, monkeypatch):
+    monkeypatch.setattr("flows.environment.prefect_ui", lambda port: 1)
+    code, _, err = orgreg("ui", "--port", 9, "--home", tmp_path)
+    assert code == 1 and "Prefect界面没有启动" in err and "--port" in err

@@ -1,5 +1,4 @@
 """Write-audit-publish on the bundled sample: a registry cut at 40% is held back, --accept-shrink publishes."""
-import shutil
 
 import pandas as pd
 import pytest
@@ -8,16 +7,9 @@ from core.config import load_settings
 from core.guards import ShrinkHeld
 from core.store import open_store
 from tests.conftest import SAMPLE
-from tests.flows.test_nightly import first_run, run  # noqa: F401 (the module's published sample home)
+from tests.flows.conftest import run
 
 pytestmark = pytest.mark.flow
-
-
-@pytest.fixture
-def home(first_run, tmp_path):  # noqa: F811
-    home = tmp_path / "home"
-    shutil.copytree(first_run[0], home, ignore=shutil.ignore_patterns("prefect"))
-    return home
 
 
 def test_a_truncated_registry_is_held_back_and_accept_shrink_publishes_it(home, tmp_path):

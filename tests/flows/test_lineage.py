@@ -1,6 +1,5 @@
 """Ids that keep resolving across nightly runs of the bundled sample: a removed unit, a removed merged id,
 a survivor missing for a night, an id reused for another unit."""
-import shutil
 
 import pandas as pd
 import pytest
@@ -9,16 +8,9 @@ from fastapi.testclient import TestClient
 from core.config import load_settings
 from core.store import open_store
 from tests.conftest import SAMPLE
-from tests.flows.test_nightly import first_run, run  # noqa: F401 (the module's published sample home)
+from tests.flows.conftest import run
 
 pytestmark = pytest.mark.flow
-
-
-@pytest.fixture
-def home(first_run, tmp_path):  # noqa: F811
-    home = tmp_path / "home"
-    shutil.copytree(first_run[0], home, ignore=shutil.ignore_patterns("prefect"))
-    return home
 
 
 def _registry():

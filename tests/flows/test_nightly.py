@@ -1,5 +1,3 @@
-import shutil
-
 import pandas as pd
 from sqlalchemy import text
 import pytest
@@ -9,19 +7,9 @@ from core.store import open_store
 from core.config import load_settings
 from flows.nightly import nightly
 from tests.conftest import SAMPLE
+from tests.flows.conftest import run
 
 pytestmark = pytest.mark.flow
-
-
-def run(home, **kw):
-    return nightly(registry=str(kw.get("registry", SAMPLE / "registry.csv")),
-                   activities=str(kw.get("activities", SAMPLE / "activities.csv")), home=str(home))
-
-
-@pytest.fixture(scope="module")
-def first_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    return home, run(home)
 
 
 def test_the_sample_runs_end_to_end(first_run):
@@ -58,13 +46,13 @@ def test_the_snapshot_is_live_and_exports(first_run, tmp_path):
     assert len(id_map) == 3556 and set(id_map["how"]) <= {"same", "auto", "reviewed"}
 
 
-def test_same_input_gives_the_same_snapshot(first_run):
-    home, result = first_run
+def test_same_input_gives_the_same_snapshot(first_run, home):
+    result = first_run[1]
     again = run(home)
     store = open_store(load_settings(home=home))
     live = store.live_snapshot()
     assert again["snapshot_version"] == live.version == result["snapshot_version"] + 1
-    first = pd.read_parquet(home / "snapshots" / f"v{result['snapshot_version']:05d}" / "id_map.parquet")
+    first = open_store(load_settings(home=first_run[0])).live_snapshot().frame("id_map")
     pd.testing.assert_frame_equal(first, live.frame("id_map"))
 
 
@@ -75,9 +63,7 @@ STAGES = [("ingest", "flows.pipeline.read_table"), ("validate_input", "flows.pip
 
 
 @pytest.mark.parametrize("stage, target", STAGES, ids=[s for s, _ in STAGES])
-def test_a_failure_in_any_stage_publishes_nothing(first_run, tmp_path, monkeypatch, stage, target):
-    home = tmp_path / "home"
-    shutil.copytree(first_run[0], home, ignore=shutil.ignore_patterns("prefect"))
+def test_a_failure_in_any_stage_publishes_nothing(home, tmp_path, monkeypatch, stage, target):
     store = open_store(load_settings(home=home))
     before = store.live_snapshot().version
 
@@ -97,9 +83,7 @@ def test_a_failure_in_any_stage_publishes_nothing(first_run, tmp_path, monkeypat
     assert not (home / "runs" / f"{last['id']:05d}" / "parent_changes.csv").exists()
 
 
-def test_rejected_input_says_why_and_keeps_the_snapshot(first_run, tmp_path):
-    home = tmp_path / "home"
-    shutil.copytree(first_run[0], home, ignore=shutil.ignore_patterns("prefect"))
+def test_rejected_input_says_why_and_keeps_the_snapshot(home, tmp_path):
     bad = tmp_path / "registry.csv"
     bad.write_text("组织名称,组织类别\n广州市科协,市级科协\n", encoding="utf-8")
     with pytest.raises(InputRejected, match="缺少必需的列 org_id"):
@@ -108,9 +92,7 @@ def test_rejected_input_says_why_and_keeps_the_snapshot(first_run, tmp_path):
     assert store.recent_runs(1)[0]["status"] == "rejected" and store.live_snapshot() is not None
 
 
-def test_an_incremental_run_equals_a_full_run(first_run, tmp_path):
-    home = tmp_path / "home"
-    shutil.copytree(first_run[0], home, ignore=shutil.ignore_patterns("prefect"))
+def test_an_incremental_run_equals_a_full_run(home, tmp_path):
     registry = pd.read_csv(SAMPLE / "registry.csv", dtype=str, keep_default_na=False)
     changed = registry.sample(frac=0.03, random_state=1).index
     registry.loc[changed[:40], "name"] = registry.loc[changed[:40], "name"] + "（新）"
