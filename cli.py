@@ -53,7 +53,8 @@ def nightly(registry: Optional[Path] = typer.Option(None, help="组织库导出�
 
     with RunProgress(console, settings.scoring_chunks):  # bars fed by the flow's stage log lines
         from flows.nightly import nightly, with_dask
-        run_flow = with_dask(address) if address else nightly
+        from flows.notify import announced
+        run_flow = announced(with_dask(address) if address else nightly)  # ORGREG_NOTIFY_WEBHOOK hears of it
         try:
             result = run_flow(registry=str(settings.registry), activities=str(settings.activities),
                               home=str(settings.home), full=full, accept_shrink=accept_shrink)

@@ -1,4 +1,5 @@
-"""great-expectations suites for the raw exports and the snapshot, with Data Docs per run.
+"""great-expectations suites for the raw exports and the snapshot, with Data Docs per run
+(``data_docs/<suite>/index.html``: ``registry_raw``, ``activities_raw``, ``snapshot``).
 
 The row masks computed in ``core.checks`` decide the quarantine (cheap at any failure rate); GX
 checks the same rules plus the structural ones and renders them as Data Docs for operations staff.
@@ -39,6 +40,9 @@ def _context(docs_dir: Path):
 
 
 def _run(name: str, frame: pd.DataFrame, expectations: list, docs_dir: Path) -> ValidationOutcome:
+    # one site per suite: each validation has its own ephemeral context, whose site build would
+    # otherwise replace the index of the suites validated before it (the input's docs were lost so)
+    docs_dir = docs_dir / name
     gx, ctx = _context(docs_dir)
     batch_def = (ctx.data_sources.add_or_update_pandas("orgreg").add_dataframe_asset(name)
                  .add_batch_definition_whole_dataframe("all"))

@@ -96,3 +96,28 @@ def notify_run(settings, run_id: int, status: str, counts: dict | None, timings:
         return None
     text = run_message(run_id, status, counts, sum(timings.values()), str(report), error, snapshot_version)
     return send(settings.notify_webhook, text, settings.notify_secret)
+
+
+def announce(flow, flow_run, state) -> None:
+    """Prefect state hook of the nightly flow (on completion and on failure): the run as the store recorded
+    it, so a failed, rejected or held-back run is told with its reason and report."""
+    from pathlib import Path
+
+    from core.config import load_settings
+    from core.store import open_store
+
+    try:
+        settings = load_settings(home=flow_run.parameters.get("home"))
+        if not settings.notify_webhook:
+            return
+        run = open_store(settings).recent_runs(1)[0]
+        report = Path(run["report_dir"] or settings.runs_dir / f"{run['id']:05d}") / "report.html"
+        notify_run(settings, run["id"], run["status"], run["counts"], run["timings"] or {}, report,
+                   error=run["error"], snapshot_version=run["snapshot_version"])
+    except Exception:  # telling people must never change how the run ends
+        log.exception("event=notify_failed")
+
+
+def announced(nightly_flow):
+    """The flow with ``announce`` on its completion and failure."""
+    return nightly_flow.with_options(on_completion=[announce], on_failure=[announce])

@@ -20,6 +20,7 @@ from serve.errors import install_error_answers
 from serve.fastpath import SuggestFastPath
 from serve.lookup import MAX_QUERY
 from serve.routes.admin import admin_router
+from serve.routes.docs import docs_router
 from serve.routes.limits import client_limiter
 from serve.routes.orgs import orgs_router
 from serve.routes.pages import pages_router
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
         holder.stop()
 
     app = FastAPI(title="orgreg 组织库查询服务", version="1.0",
-                  description="全国科普日组织库：归口单位联想、组织查询、查重检查和省级管理员视图。", lifespan=lifespan)
+                  description="全国科普日组织库：归口单位联想、组织查询、查重检查和省级管理员视图。", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # served with their assets by docs_router: no CDN needed
     app.state.holder = holder
     app.state.settings = settings
     app.state.auth = Auth(Accounts(store, settings.password_min_length, settings.password_min_score), settings)
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
     app.add_middleware(SuggestFastPath, answer=suggest_answer(holder), max_query=MAX_QUERY,
                        max_limit=settings.suggest_max_limit)
     app.include_router(pages_router(holder))
+    app.include_router(docs_router(app))
     app.include_router(suggest_router(holder, settings.suggest_max_limit))
     limiter = client_limiter(app)
     app.include_router(orgs_router(holder, settings, limiter))

@@ -1,4 +1,7 @@
+import json
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
@@ -67,3 +70,29 @@ def sample_raw():
     from core.sources import read_table
 
     return read_table(SAMPLE / "registry.csv", "registry").frame.drop(columns=["_row"]).astype(object)
+
+
+@pytest.fixture
+def robot():
+    """A receiver on a free port: ``received`` holds (path with query, JSON body); ``answer`` is what it says."""
+    state = {"received": [], "answer": {"errcode": 0, "errmsg": "ok"}}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state["received"].append((self.path, json.loads(body)))
+            data = json.dumps(state["answer"]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/cgi-bin/webhook/send?key=K"
+    yield state
+    server.shutdown()

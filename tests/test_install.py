@@ -105,6 +105,9 @@ def test_orgreg_runs_end_to_end_from_the_installed_package(installed, tmp_path):
         answer = httpx.get(f"http://127.0.0.1:{port}/api/suggest", params={"q": "广州市科协"}, timeout=10).json()
         assert "广州市科学技术协会" in [u["name"] for u in answer["results"]]
         assert httpx.get(f"http://127.0.0.1:{port}/review", follow_redirects=True, timeout=10).status_code == 200
+        docs = httpx.get(f"http://127.0.0.1:{port}/docs", timeout=10).text  # its assets ship with the package
+        assert "/static/docs/swagger-ui-bundle.js" in docs
+        assert httpx.get(f"http://127.0.0.1:{port}/static/docs/swagger-ui-bundle.js", timeout=10).status_code == 200
     finally:
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=60)

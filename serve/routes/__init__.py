@@ -5,6 +5,7 @@
 - ``admin``: ``/api/admin/…`` (what a provincial admin reviews)
 - ``review``: the review pages and ``/api/review/…``
 - ``pages``: ``/`` (the demo picker) and ``/healthz``
+- ``docs``: ``/docs`` with its assets (no CDN)
 
 Each module has one factory taking what its routes need and returning an ``APIRouter``;
 ``serve/app.py`` builds the application from them.

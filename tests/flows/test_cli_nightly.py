@@ -40,3 +40,20 @@ def test_nightly_exit_codes_and_messages(orgreg, tmp_path):
     assert code == 2 and "--no-such-option" in err
     code, out, _ = orgreg("status", "--home", tmp_path / "home")
     assert code == 0 and "当前快照：v1" in out and "输入被拒绝" in out
+
+
+def test_the_robot_hears_of_a_rejected_run_and_if_asked_of_a_published_one(orgreg, tmp_path, robot, monkeypatch):
+    monkeypatch.setenv("ORGREG_NOTIFY_WEBHOOK", robot["url"])
+    registry, activities = write(tmp_path / "input")
+    home = tmp_path / "home"
+    assert orgreg("nightly", "--registry", registry, "--activities", activities, "--home", home)[0] == 0
+    assert robot["received"] == []  # a published run is not announced unless asked
+    bad = tmp_path / "bad.csv"
+    bad.write_text("组织名称,组织类别\n广州市科协,市级科协\n", encoding="utf-8")
+    assert orgreg("nightly", "--registry", bad, "--activities", activities, "--home", home)[0] == 2
+    text = robot["received"][-1][1]["text"]["content"]
+    assert text.startswith("【组织库夜间清洗】第 2 次运行：输入被拒绝，未发布") and "缺少必需的列 org_id" in text
+    assert f"报告：{home / 'runs' / '00002' / 'report.html'}" in text
+    monkeypatch.setenv("ORGREG_NOTIFY_ON_SUCCESS", "true")
+    assert orgreg("nightly", "--registry", registry, "--activities", activities, "--home", home)[0] == 0
+    assert "第 3 次运行：成功，已发布快照 v2" in robot["received"][-1][1]["text"]["content"]

@@ -21,7 +21,9 @@ def test_the_sample_runs_end_to_end(first_run):
     report = (home / "runs" / "00001" / "report.html").read_text(encoding="utf-8")
     for words in ("组织库夜间清洗报告", "成功，已发布", "各省管理员可见的活动", "Data Docs", "scores.png"):
         assert words in report
-    assert (home / "runs" / "00001" / "data_docs" / "index.html").exists()
+    for suite in ("registry_raw", "activities_raw", "snapshot"):  # each suite's Data Docs, linked from the report
+        assert (home / "runs" / "00001" / "data_docs" / suite / "index.html").exists()
+        assert f'href="data_docs/{suite}/index.html"' in report
     assert (home / "runs" / "00001" / "quarantine.csv").exists()
     run_row = open_store(load_settings(home=home)).recent_runs(5)[-1]
     assert len(run_row["inputs"]["registry_sha256"]) == 64 and run_row["inputs"]["registry_rows"] == 3556
