@@ -1,9 +1,10 @@
 """An incremental nightly run after 1% of a large registry changed, against the full run before it.
 
-    .venv/bin/python bench/incremental.py [--records 1000000] [--share 0.01]
+    .venv/bin/python bench/incremental.py [--records 1000000 | --data ../shared/data/hard/1m] [--share 0.01]
 
 Runs the Prefect flow twice on one state directory: a full run, then — with ``share`` of the rows
-renamed, re-placed or new — an incremental one. Prints both wall times and what was reused.
+changed, a quarter each renamed, with their code emptied, replaced by new ids, removed — an
+incremental one. Prints both wall times, the stages and what was reused.
 """
 from __future__ import annotations
 
@@ -22,10 +23,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--share", type=float, default=0.01)
+    ap.add_argument("--data", type=Path, help="a folder with registry.csv and activities.csv (default: generated)")
     ap.add_argument("--verify", action="store_true",
                     help="then run --full on the changed input and compare the published frames")
     args = ap.parse_args()
-    folder = generated(args.records)
+    folder = args.data or generated(args.records)
     home = Path(tempfile.mkdtemp(prefix="orgreg-incr-"))
     from flows.environment import configure_prefect
 
@@ -40,10 +42,11 @@ def main() -> None:
     registry = pd.read_csv(folder / "registry.csv", dtype=str, keep_default_na=False)
     rng = np.random.default_rng(4)
     changed = rng.choice(len(registry), int(len(registry) * args.share), replace=False)
-    third = len(changed) // 3
-    registry.loc[changed[:third], "name"] = registry.loc[changed[:third], "name"] + "（新）"
-    registry.loc[changed[third:2 * third], "region_code"] = ""
-    registry.loc[changed[2 * third:], "org_id"] = registry.loc[changed[2 * third:], "org_id"] + "7"
+    renamed, emptied, new, removed = np.array_split(changed, 4)
+    registry.loc[renamed, "name"] = registry.loc[renamed, "name"] + "（新）"
+    registry.loc[emptied, "region_code"] = ""
+    registry.loc[new, "org_id"] = registry.loc[new, "org_id"] + "7"
+    registry = registry.drop(index=removed)
     path = home / "registry_changed.csv"
     registry.to_csv(path, index=False)
     t = time.perf_counter()
