@@ -213,6 +213,44 @@ def publish(rollback: bool = typer.Option(False, "--rollback", help="回退到�
 
 
 @app.command()
+def match(file: Path = typer.Argument(..., help="要匹配的表格（csv/xlsx）"),
+          column: str = typer.Option(..., "--column", help="单位名称所在的列（表头）"),
+          region_column: Optional[str] = typer.Option(None, "--region-column", help="所在地区列（6 位代码或地名，可选）"),
+          category: Optional[str] = typer.Option(None, "--category", help="只匹配该组织类别（可选）"),
+          output: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件（默认：原文件名.匹配结果.xlsx/csv）"),
+          home: Optional[Path] = HOME):
+    """把表格中一列单位名称匹配到组织库的规范单位，写出带 canonical_org_id、规范名称、得分、方式、候选 列的副本。"""
+    from rich.progress import Progress
+
+    from core.sources import InputRejected
+    from core.store import open_store
+    from serve.match_file import match_file
+    from serve.matching import Matcher
+    from serve.state import SnapshotHolder
+
+    settings = _settings(home)
+    holder = SnapshotHolder(open_store(settings))
+    holder.refresh()
+    if holder.current is None:
+        err.print("还没有发布过快照：请先运行 [bold]orgreg nightly[/]。")
+        raise typer.Exit(1)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("匹配中", total=None)
+        try:
+            path, found = match_file(Matcher.of(holder.current), file, column, region_column, category, output,
+                                     settings.auto_merge_threshold, settings.review_threshold,
+                                     progress=lambda n: bar.advance(task, n),
+                                     on_rows=lambda n: bar.update(task, total=n))
+        except InputRejected as e:
+            err.print(str(e))
+            raise typer.Exit(2)
+    counts = found["方式"].value_counts()
+    names = {"exact": "名称一致", "auto": "自动匹配", "review": "需人工核对", "none": "未匹配"}
+    console.print("、".join(f"{names[k]} {int(counts.get(k, 0))}" for k in names) + f"（共 {len(found)} 行）")
+    console.print(f"已写出 {path}")
+
+
+@app.command()
 def serve(home: Optional[Path] = HOME, host: Optional[str] = typer.Option(None, help="监听地址（默认 127.0.0.1）"),
           port: Optional[int] = typer.Option(None, help="端口（默认 8000）")):
     """启动查询服务：联想、组织查询、查重、省级管理员视图和演示页（/docs 为接口文档）。"""

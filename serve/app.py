@@ -24,6 +24,7 @@ from serve.routes.docs import docs_router
 from serve.routes.limits import client_limiter
 from serve.routes.orgs import orgs_router
 from serve.routes.pages import pages_router
+from serve.routes.reconcile import reconcile_router
 from serve.routes.review import review_router
 from serve.routes.suggest import suggest_answer, suggest_router
 from serve.state import SnapshotHolder
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
     app.include_router(suggest_router(holder, settings.suggest_max_limit))
     limiter = client_limiter(app)
     app.include_router(orgs_router(holder, settings, limiter))
+    app.include_router(reconcile_router(holder, settings))
     app.include_router(admin_router(holder, store))
     app.include_router(review_router(store, desk, on_publish=holder.refresh_soon))
     return app

@@ -37,14 +37,15 @@ def compatible(a: str, b: str) -> bool:
     return True
 
 
-def prepare_typed(names, region_codes=None, categories=None, regions=None) -> pd.DataFrame:
+def prepare_typed(names, region_codes=None, categories=None, regions=None, region_texts=None) -> pd.DataFrame:
     """Typed names as prepared records (as the nightly run prepares the registry), each with the
     category it was given or, when empty, the one its name says (广州市科协 → 市级科协)."""
     n = len(names)
     raw = pd.DataFrame({"org_id": [f"(输入{i + 1})" for i in range(n)], "name": [str(x or "") for x in names],
                         "category": list(categories) if categories is not None else [""] * n,
                         "region_code": [str(x or "") for x in region_codes] if region_codes is not None else [""] * n,
-                        "region": "", "parent_id": "", "certified": "", "created_at": "", "updated_at": ""})
+                        "region": [str(x or "") for x in region_texts] if region_texts is not None else "",
+                        "parent_id": "", "certified": "", "created_at": "", "updated_at": ""})
     recs = prepare_registry(raw, regions)
     recs["category"] = [
         choose_category(name_category(k, h, s, lv), [c], k, s, bool(b), bool(nc))
@@ -129,6 +130,17 @@ def link(candidates: list[Candidate], auto: float, review: float) -> tuple[Candi
     return best, "review"
 
 
+def blank_if_missing(value) -> str:
+    """A spreadsheet cell as stripped text ("" for an empty or NaN cell).
+
+    >>> blank_if_missing(float("nan")), blank_if_missing(" 广州 "), blank_if_missing(None)
+    ('', '广州', '')
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
 MATCH_COLUMNS = ["canonical_org_id", "规范名称", "得分", "方式", "候选"]
 CHUNK = 2000  # names prepared at once (prepare_registry is column-wise)
 
@@ -138,17 +150,19 @@ def match_names(matcher: Matcher, names: list[str], region_codes: list[str] | No
                 progress=None) -> pd.DataFrame:
     """The ``MATCH_COLUMNS`` for each typed name, in order; ``progress(n)`` is told of every chunk done.
 
-    ``候选`` lists up to three candidates as ``名称（ID，得分）`` separated by ``；``.
+    ``region_codes`` may hold 6-digit codes or place names (广东省广州市); ``候选`` lists up to three
+    candidates as ``名称（ID，得分）`` separated by ``；``.
     """
-    names = ["" if n is None or (isinstance(n, float) and np.isnan(n)) else str(n).strip() for n in names]
-    codes = [str(c or "").strip()[:6] for c in region_codes] if region_codes is not None else [""] * len(names)
-    codes = [c if c.isdigit() and len(c) == 6 else "" for c in codes]
+    names = [blank_if_missing(n) for n in names]
+    places = [blank_if_missing(c) for c in region_codes] if region_codes is not None else [""] * len(names)
+    codes = [c if c.isdigit() and len(c) == 6 else "" for c in places]
+    texts = ["" if c else p for c, p in zip(codes, places)]
     orgs = matcher.current.orgs
     rows = []
     for start in range(0, len(names), CHUNK):
         part = names[start:start + CHUNK]
         recs = prepare_typed(part, codes[start:start + CHUNK], [category or ""] * len(part),
-                             matcher.regions).to_dict("records")
+                             matcher.regions, texts[start:start + CHUNK]).to_dict("records")
         for name, rec in zip(part, recs):
             found = matcher.candidates(rec, name, category) if name else []
             best, how = link(found, auto, review)

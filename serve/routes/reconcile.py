@@ -19,6 +19,7 @@ from core.config import Settings
 from core.schema import CATEGORIES
 from serve.matching import Matcher, link, prepare_typed
 from serve.routes import live_snapshot
+from serve.scopes import PUBLIC
 from serve.state import SnapshotHolder
 
 MAX_BATCH = 200  # queries per request (OpenRefine sends 10 by default)
@@ -98,7 +99,7 @@ def reconcile_router(holder: SnapshotHolder, settings: Settings) -> APIRouter:
     def base_of(request: Request) -> str:
         return str(request.base_url).rstrip("/")
 
-    @router.get("/reconcile", summary="对齐服务（W3C Reconciliation API 0.2）：清单或批量查询")
+    @router.get("/reconcile", summary="对齐服务（W3C Reconciliation API 0.2）：清单或批量查询", dependencies=[PUBLIC])
     def reconcile_get(request: Request, queries: str | None = Query(None, description="JSON 批量查询"),
                       callback: str | None = Query(None, pattern=r"^[A-Za-z_$][\w$.]*$", description="JSONP")):
         body = manifest(base_of(request)) if queries is None else answer(live_snapshot(holder), parse_queries(queries))
@@ -106,7 +107,7 @@ def reconcile_router(holder: SnapshotHolder, settings: Settings) -> APIRouter:
             return HTMLResponse(f"{callback}({orjson.dumps(body).decode()})", media_type="application/javascript")
         return JSONResponse(body)
 
-    @router.post("/reconcile", summary="对齐服务：批量查询（表单字段 queries）")
+    @router.post("/reconcile", summary="对齐服务：批量查询（表单字段 queries）", dependencies=[PUBLIC])
     async def reconcile_post(request: Request):
         form = await request.form()
         raw = form.get("queries")
@@ -115,7 +116,7 @@ def reconcile_router(holder: SnapshotHolder, settings: Settings) -> APIRouter:
         current = live_snapshot(holder)
         return JSONResponse(answer(current, parse_queries(str(raw))))
 
-    @router.get("/reconcile/suggest/entity", summary="对齐服务：单位联想")
+    @router.get("/reconcile/suggest/entity", summary="对齐服务：单位联想", dependencies=[PUBLIC])
     def suggest_entity(prefix: str = Query(..., min_length=1, max_length=50), cursor: int = Query(0, ge=0, le=200)):
         current = live_snapshot(holder)
         found = current.index.suggest(prefix, limit=min(cursor + 10, 50))[cursor:]
@@ -129,7 +130,7 @@ def reconcile_router(holder: SnapshotHolder, settings: Settings) -> APIRouter:
             raise HTTPException(404, f"组织库中没有 ID 为 {org_id} 的组织")
         return oid
 
-    @router.get("/reconcile/preview", response_class=HTMLResponse, summary="对齐服务：单位预览")
+    @router.get("/reconcile/preview", response_class=HTMLResponse, summary="对齐服务：单位预览", dependencies=[PUBLIC])
     def preview(id: str = Query(..., max_length=64)):
         current = live_snapshot(holder)
         row = current.orgs.loc[unit(current, id)]
@@ -141,7 +142,7 @@ def reconcile_router(holder: SnapshotHolder, settings: Settings) -> APIRouter:
             f"margin:6px\"><b>{html.escape(row['name'])}</b>{mark}<br>{html.escape(row['category'])} · "
             f"{html.escape(place)}<br><small>ID {html.escape(row['org_id'])}</small></body></html>")
 
-    @router.get("/reconcile/entity/{org_id}", summary="对齐服务：单位（view）")
+    @router.get("/reconcile/entity/{org_id}", summary="对齐服务：单位（view）", dependencies=[PUBLIC])
     def entity(org_id: str):
         current = live_snapshot(holder)
         oid = unit(current, org_id)
