@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.records import prepare_registry
+from core.records import prepare_record
 from core.schema import ASSOCIATION_LEVEL
 from dedupe.compare import HeadPlaces, compare_records
 from hierarchy.build import choose_category, name_category
@@ -37,22 +37,22 @@ def compatible(a: str, b: str) -> bool:
     return True
 
 
-def prepare_typed(names, region_codes=None, categories=None, regions=None, region_texts=None) -> pd.DataFrame:
-    """Typed names as prepared records (as the nightly run prepares the registry), each with the
-    category it was given or, when empty, the one its name says (广州市科协 → 市级科协)."""
+def prepare_typed(names, region_codes=None, categories=None, regions=None, region_texts=None) -> list[dict]:
+    """Typed names as prepared records (as the nightly run prepares the registry, ``core.records``), each
+    with the category it was given or, when empty, the one its name says (广州市科协 → 市级科协)."""
     n = len(names)
-    raw = pd.DataFrame({"org_id": [f"(输入{i + 1})" for i in range(n)], "name": [str(x or "") for x in names],
-                        "category": list(categories) if categories is not None else [""] * n,
-                        "region_code": [str(x or "") for x in region_codes] if region_codes is not None else [""] * n,
-                        "region": [str(x or "") for x in region_texts] if region_texts is not None else "",
-                        "parent_id": "", "certified": "", "created_at": "", "updated_at": ""})
-    recs = prepare_registry(raw, regions)
-    recs["category"] = [
-        choose_category(name_category(k, h, s, lv), [c], k, s, bool(b), bool(nc))
-        for k, h, s, lv, c, b, nc in zip(recs["name_key"], recs["name_head"], recs["name_suffix"],
-                                         recs["name_region_level"], recs["category"], recs["region_best"],
-                                         recs["name_region_code"])]
-    return recs
+    codes = list(region_codes) if region_codes is not None else [""] * n
+    cats = list(categories) if categories is not None else [""] * n
+    texts = list(region_texts) if region_texts is not None else [""] * n
+    out = []
+    for name, code, cat, text in zip(names, codes, cats, texts):
+        rec = prepare_record(str(name or ""), str(cat or ""), str(code or ""), str(text or ""), regions)
+        rec["category"] = choose_category(
+            name_category(rec["name_key"], rec["name_head"], rec["name_suffix"], rec["name_region_level"]),
+            [rec["category"]], rec["name_key"], rec["name_suffix"], bool(rec["region_best"]),
+            bool(rec["name_region_code"]))
+        out.append(rec)
+    return out
 
 
 @dataclass
@@ -162,7 +162,7 @@ def match_names(matcher: Matcher, names: list[str], region_codes: list[str] | No
     for start in range(0, len(names), CHUNK):
         part = names[start:start + CHUNK]
         recs = prepare_typed(part, codes[start:start + CHUNK], [category or ""] * len(part),
-                             matcher.regions, texts[start:start + CHUNK]).to_dict("records")
+                             matcher.regions, texts[start:start + CHUNK])
         for name, rec in zip(part, recs):
             found = matcher.candidates(rec, name, category) if name else []
             best, how = link(found, auto, review)

@@ -34,7 +34,7 @@ class CheckResult:
 
 def prepare_proposed(name: str, region_code: str, category: str, regions) -> Proposed:
     """A typed unit as a prepared record, its category inferred from its name when not given."""
-    rec = prepare_typed([name], [region_code], [category], regions).iloc[0].to_dict()
+    rec = prepare_typed([name], [region_code], [category], regions)[0]
     return Proposed(rec, rec["category"], rec["region_best"] or "")
 
 

@@ -69,7 +69,7 @@ def reconcile_router(holder: SnapshotHolder, settings: Settings) -> APIRouter:
             types.append(t if t in CATEGORIES else None)
         names = [str(queries[k].get("query", "")).strip()[:100] for k in keys]
         regions = [_region_of(queries[k], matcher.regions) for k in keys]
-        recs = prepare_typed(names, regions, [t or "" for t in types], matcher.regions).to_dict("records")
+        recs = prepare_typed(names, regions, [t or "" for t in types], matcher.regions)
         out = {}
         for k, name, t, rec in zip(keys, names, types, recs):
             limit = max(1, min(int(queries[k].get("limit") or 5), 25))
