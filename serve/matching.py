@@ -10,6 +10,8 @@ automatic-merge threshold), ``review`` (at or above the review threshold: a pers
 """
 from __future__ import annotations
 
+import gc
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +26,7 @@ from serve.lookup import TIER_EXACT
 ASSOCIATIONS = set(ASSOCIATION_LEVEL) | {"中国科协"}
 SEARCHED = 6  # autocomplete hits scored per name (per search)
 SHOWN = 0.5  # candidates scoring below this are not listed
+BUILDING = threading.Lock()
 
 
 def compatible(a: str, b: str) -> bool:
@@ -78,40 +81,76 @@ class Matcher:
         self.units = recs.index.to_numpy(dtype=str)  # sorted (serve.state.load)
         self.heads = HeadPlaces(recs)
         self.category = dict(zip(current.orgs.index, current.orgs["category"]))
+        self.region_code = dict(zip(current.orgs.index, current.orgs["region_code"]))
+        self.name = dict(zip(current.orgs.index, current.orgs["name"]))
 
     @classmethod
     def of(cls, current) -> "Matcher":
-        """The matcher of a served snapshot, built on first use and kept with it."""
+        """The matcher of a served snapshot, built on first use (once, whatever the concurrent requests)
+        and kept with it."""
         cached = getattr(current, "_matcher", None)
         if cached is None:
-            cached = cls(current)
-            current._matcher = cached
+            with BUILDING:
+                cached = getattr(current, "_matcher", None)
+                if cached is None:
+                    cached = cls(current)
+                    current._matcher = cached
+                    # like the snapshot's own objects (serve.state.settle_memory): out of the cyclic GC,
+                    # whose full passes over these dicts would otherwise stall requests for milliseconds
+                    gc.freeze()
         return cached
 
     def records_of(self, unit: str) -> list[dict]:
         lo, hi = np.searchsorted(self.units, unit, "left"), np.searchsorted(self.units, unit, "right")
         return [{c: a[i] for c, a in zip(self.columns, self.arrays)} for i in range(lo, hi)]
 
+    def same_place(self, place: str, oid: str) -> bool:
+        code = self.region_code.get(oid, "")
+        return bool(place and code and (self.regions.contains(place, code) or self.regions.contains(code, place)))
+
+    def named_here(self, rec: dict, category_filter: str | None) -> list[int]:
+        """Units (index numbers) whose name or alias is exactly the typed name, at the typed place."""
+        keys, key, place = self.index.keys, rec["name_key"], rec["region_best"]
+        if not key or not place:
+            return []
+        lo, eq, _ = keys.range(key)
+        if eq - lo > SEARCHED * 4:  # a common name (第一中学): the search ranks its many places
+            return []
+        texts = [t for t in keys.owner[lo:eq].tolist() if len(key) < keys.width or self.index.key_of(t) == key]
+        units = sorted({int(self.index.text_org[t]) for t in texts})
+        return [u for u in units if self.same_place(place, str(self.index.org_ids[u])) and
+                (not category_filter or self.category.get(str(self.index.org_ids[u])) == category_filter)]
+
     def candidates(self, rec: dict, name: str, category_filter: str | None = None) -> list[Candidate]:
-        """Scored candidates for one prepared typed record, the same place first, then by score."""
-        place = rec["region_best"] or ""
-        hits = self.index.search(name, category_filter, place, SEARCHED) if place else []
-        if not any(h.tier == TIER_EXACT for h in hits):  # the name itself at its place: nothing else to look for
-            hits += self.index.search(name, category_filter, None, SEARCHED)
-        exact = {int(h.org) for h in hits if h.tier == TIER_EXACT}
+        """Scored candidates for one prepared typed record, the same place first, then by score.
+
+        The name itself at its place needs nothing else looked for: those units are the candidates
+        (a binary search instead of two autocomplete searches; most spreadsheet rows are such names)."""
+        named = self.named_here(rec, category_filter)
+        found = self.scored(rec, named, set(named)) if named else []
+        if not found:
+            place = rec["region_best"] or ""
+            hits = self.index.search(name, category_filter, place, SEARCHED) if place else []
+            if not any(h.tier == TIER_EXACT for h in hits):  # the name itself at its place: nothing else to look for
+                hits += self.index.search(name, category_filter, None, SEARCHED)
+            found = self.scored(rec, [int(h.org) for h in hits], {int(h.org) for h in hits if h.tier == TIER_EXACT})
+        return sorted(found, key=lambda c: (not c.same_place, -c.score, c.org_id))
+
+    def scored(self, rec: dict, orgs: list[int], exact: set[int]) -> list[Candidate]:
+        """The units (index numbers) a typed record can be, scored by ``dedupe.compare`` against each of
+        their records (the best counts); incompatible categories and scores below ``SHOWN`` left out."""
         out: dict[str, Candidate] = {}
-        for h in hits:
-            oid = str(self.index.org_ids[h.org])
+        for org in orgs:
+            oid = str(self.index.org_ids[org])
             if oid in out or not compatible(rec["category"], self.category.get(oid, "")):
                 continue
             best = max((compare_records(rec, r, self.heads) for r in self.records_of(oid)),
                        key=lambda v: v.score, default=None)
             if best is None or best.score < SHOWN:
                 continue
-            code = self.current.orgs.at[oid, "region_code"] if oid in self.current.orgs.index else ""
-            same = bool(place and code and (self.regions.contains(place, code) or self.regions.contains(code, place)))
-            out[oid] = Candidate(oid, round(best.score, 4), best.note, same, int(h.org) in exact)
-        return sorted(out.values(), key=lambda c: (not c.same_place, -c.score, c.org_id))
+            out[oid] = Candidate(oid, round(best.score, 4), best.note, self.same_place(rec["region_best"], oid),
+                                 org in exact)
+        return list(out.values())
 
 
 def link(candidates: list[Candidate], auto: float, review: float) -> tuple[Candidate | None, str]:
@@ -141,6 +180,16 @@ def blank_if_missing(value) -> str:
     return str(value).strip()
 
 
+def best_first(candidates: list[Candidate], best: Candidate | None) -> list[Candidate]:
+    """Candidates as a reconciliation answer lists them: the linked one first, then by score.
+
+    >>> a, b = Candidate("a", 0.8, "", False, False), Candidate("b", 0.8, "", True, False)
+    >>> [c.org_id for c in best_first([a, b], b)]
+    ['b', 'a']
+    """
+    return sorted(candidates, key=lambda c: (c is not best, -c.score, not c.same_place, c.org_id))
+
+
 MATCH_COLUMNS = ["canonical_org_id", "规范名称", "得分", "方式", "候选"]
 CHUNK = 2000  # names prepared at once (prepare_registry is column-wise)
 
@@ -157,7 +206,6 @@ def match_names(matcher: Matcher, names: list[str], region_codes: list[str] | No
     places = [blank_if_missing(c) for c in region_codes] if region_codes is not None else [""] * len(names)
     codes = [c if c.isdigit() and len(c) == 6 else "" for c in places]
     texts = ["" if c else p for c, p in zip(codes, places)]
-    orgs = matcher.current.orgs
     rows = []
     for start in range(0, len(names), CHUNK):
         part = names[start:start + CHUNK]
@@ -166,8 +214,8 @@ def match_names(matcher: Matcher, names: list[str], region_codes: list[str] | No
         for name, rec in zip(part, recs):
             found = matcher.candidates(rec, name, category) if name else []
             best, how = link(found, auto, review)
-            listed = "；".join(f"{orgs.at[c.org_id, 'name']}（{c.org_id}，{c.score:.2f}）" for c in found[:3])
-            rows.append((best.org_id if best else "", orgs.at[best.org_id, "name"] if best else "",
+            listed = "；".join(f"{matcher.name[c.org_id]}（{c.org_id}，{c.score:.2f}）" for c in found[:3])
+            rows.append((best.org_id if best else "", matcher.name[best.org_id] if best else "",
                          best.score if best else (found[0].score if found else 0.0), how, listed))
         if progress is not None:
             progress(len(part))

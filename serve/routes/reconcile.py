@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from core.config import Settings
 from core.schema import CATEGORIES
-from serve.matching import Matcher, link, prepare_typed
+from serve.matching import Matcher, best_first, link, prepare_typed
 from serve.routes import live_snapshot
 from serve.scopes import PUBLIC
 from serve.state import SnapshotHolder
@@ -75,7 +75,7 @@ def reconcile_router(holder: SnapshotHolder, settings: Settings) -> APIRouter:
             limit = max(1, min(int(queries[k].get("limit") or 5), 25))
             found = matcher.candidates(rec, name, t) if name else []
             best, how = link(found, settings.auto_merge_threshold, settings.review_threshold)
-            ranked = sorted(found, key=lambda c: (c is not best, -c.score, not c.same_place, c.org_id))
+            ranked = best_first(found, best)
             out[k] = {"result": [
                 {"id": c.org_id, "name": str(current.orgs.at[c.org_id, "name"]),
                  "description": c.reason, "score": round(c.score * 100, 2),
