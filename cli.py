@@ -164,8 +164,8 @@ def export(outdir: Path = typer.Argument(..., help="输出目录"), home: Option
     if snap is None:
         err.print("还没有发布过快照：请先运行 [bold]orgreg nightly[/]。")
         raise typer.Exit(1)
-    names = [n for n in ("organizations", "id_map", "merge_suggestions", "activity_visibility", "retired_ids")
-             if snap.has(n)]
+    names = [n for n in ("organizations", "id_map", "merge_suggestions", "activity_visibility", "retired_ids",
+                         "activity_hosts", "missing_units") if snap.has(n)]
     with progress_bars(console) as bars:  # a million-record snapshot takes a while to read and write
         step = bars.add_task(f"导出快照 v{snap.version}", total=2 * len(names))
         frames = {}

@@ -6,8 +6,10 @@ from pathlib import Path
 import pandas as pd
 
 from core.schema import EXPORT_COLUMNS
+from core.spreadsheet import write_for_people
 
 RETIRED_EXPORT_COLUMNS = ["source_org_id", "last_canonical_org_id", "retired_in_run"]
+HOST_EXPORT_COLUMNS = ["activity_id", "host_text", "canonical_org_id", "score", "how"]
 
 
 def suggestions_with_status(suggestions: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
@@ -61,16 +63,24 @@ def snapshot_frames(records, activities, res, orgs, changes, visibility, gains, 
 def write_export(frames: dict[str, pd.DataFrame], outdir: Path, on_file=None) -> list[Path]:
     """The four contract files, column for column, UTF-8 with header, values as they are: they are
     machine-readable (files for people go through ``core.spreadsheet``); ``retired_ids.csv`` beside
-    them when the snapshot has retired ids. ``on_file(path)`` is called as each file is written."""
+    them when the snapshot has retired ids, ``activity_hosts.csv`` (machine-readable too) and
+    ``missing_units.csv`` (for people: formulas neutralised, BOM) when it has them. ``on_file(path)`` is
+    called as each file is written."""
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
     files = [(f, f.removesuffix(".csv"), columns) for f, columns in EXPORT_COLUMNS.items()]
     if "retired_ids" in frames:  # beside the contract files: ids published once and gone since
         files.append(("retired_ids.csv", "retired_ids", RETIRED_EXPORT_COLUMNS))
+    if "activity_hosts" in frames:  # beside them too (the contract names it): typed hosts linked to units
+        files.append(("activity_hosts.csv", "activity_hosts", HOST_EXPORT_COLUMNS))
     for filename, name, columns in files:
         path = outdir / filename
         frames[name][columns].to_csv(path, index=False, encoding="utf-8")
         written.append(path)
         if on_file is not None:
             on_file(path)
+    if "missing_units" in frames:  # for people: names no unit has, to be registered
+        written.append(write_for_people(frames["missing_units"], outdir / "missing_units.csv"))
+        if on_file is not None:
+            on_file(written[-1])
     return written

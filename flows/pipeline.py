@@ -16,18 +16,21 @@ import pandas as pd
 
 from core.checks import check_activities, check_registry
 from core.lineage import RETIRED_BASIS, empty_retired, keep_last_units, retire_ids, reused_ids, units_through_retired
-from core.records import apply_corrections, prepare_activities, prepare_changed, previous_positions
+from core.records import apply_corrections, prepare_activities, prepare_changed, prepare_registry, previous_positions
 from core.regions import default_regions
 from core.snapshot import snapshot_frames
 from core.sources import InputRejected, read_table
 from dedupe.incremental import candidate_pairs
+from dedupe.linking import HOST_COLUMNS, link_typed, split_hosts
 from dedupe.resolve import Resolution, settle_duplicates
 from dedupe.scoring import ScoringChunk, score_chunk, score_pairs, split_for_scoring
 from dedupe.typos import correct_common_heads
-from flows.shapes import (PIPELINE, Candidates, CheckedInputs, Hierarchy, Inputs, Lineage, Normalised, PreviousRun,
-                          RunResult, Visibility)
+from flows.shapes import (PIPELINE, Candidates, CheckedInputs, Hierarchy, Hosts, Inputs, Lineage, Normalised,
+                          PreviousRun, RunResult, Visibility)
+from hierarchy.build import typed_category
 from hierarchy.changes import parent_changes
 from hierarchy.incremental import rebuild_organizations
+from hierarchy.missing import missing_units
 from hierarchy.rollup import rollup
 from hierarchy.visibility import admin_provinces, assign_activities, declared_provinces, visibility_gains
 
@@ -142,8 +145,31 @@ def assign_visibility(activities: pd.DataFrame, before: pd.Series, id_map: pd.Da
     return Visibility(keep_last_units(visibility, activities, retired), gains, roll)
 
 
+def link_hosts(activities: pd.DataFrame, records: pd.DataFrame, id_map: pd.DataFrame, orgs: pd.DataFrame,
+               auto: float, review: float) -> Hosts:
+    """Every activity's typed 主办/承办单位 linked to a unit (``dedupe.linking``), the names no unit has
+    (``hierarchy.missing``) and the activities each unit hosts."""
+    regions = default_regions()
+    hosts = split_hosts(activities)
+    typed = hosts[["host_text", "region_code"]].drop_duplicates(ignore_index=True)
+    blank = pd.Series("", index=typed.index, dtype="str")
+    prepared = prepare_registry(pd.DataFrame({
+        "org_id": "(主办)" + typed.index.astype("str"), "name": typed["host_text"], "category": blank,
+        "region_code": typed["region_code"], "region": blank, "parent_id": blank, "certified": blank,
+        "created_at": blank, "updated_at": blank}), regions)
+    prepared["category"] = [typed_category(k, h, s, lv, "", bool(b), bool(nc)) for k, h, s, lv, b, nc in zip(
+        prepared["name_key"], prepared["name_head"], prepared["name_suffix"], prepared["name_region_level"],
+        prepared["region_best"], prepared["name_region_code"])]
+    linked = link_typed(prepared, records, id_map, auto, review)
+    typed = pd.concat([typed, linked, prepared[["name_key", "name_norm", "name_region_code", "category"]]], axis=1)
+    hosts = hosts.merge(typed, on=["host_text", "region_code"], how="left")
+    done = hosts[hosts["how"].isin(["exact", "auto"])].drop_duplicates(["activity_id", "canonical_org_id"])
+    hosted = done["canonical_org_id"].value_counts().rename_axis("org_id").reset_index(name="hosted_activities")
+    return Hosts(hosts[HOST_COLUMNS].reset_index(drop=True), missing_units(hosts, orgs, regions), hosted)
+
+
 STAGES = (read_inputs, check_inputs, normalise, find_candidates, score_share, flag_reused, settle, retire,
-          rebuild_hierarchy, provinces_before, assign_visibility)
+          rebuild_hierarchy, provinces_before, assign_visibility, link_hosts)
 
 
 # ---------------------------------------------------------------------------------------------- runner
@@ -221,9 +247,15 @@ def run_pipeline(inputs: Inputs, previous: PreviousRun | None, settings, decisio
     with runner.stage("visibility"):
         vis = runner.call(assign_visibility, acts, before.result(), res.id_map, hierarchy.organizations, retired)
     orgs = hierarchy.organizations
+    with runner.stage("hosts"):
+        hosts = runner.call(link_hosts, acts, records, res.id_map, orgs, settings.auto_merge_threshold,
+                            settings.review_threshold)
     frames = snapshot_frames(records, acts, res, orgs, hierarchy.changes, vis.activities, vis.gains, vis.rollup,
                              decisions)
     frames["retired_ids"], frames["reused_ids"] = retired, flagged
+    frames["activity_hosts"], frames["missing_units"] = hosts.links, hosts.missing
+    frames["rollup"] = frames["rollup"].merge(hosts.hosted, on="org_id", how="left").fillna({"hosted_activities": 0})
+    frames["rollup"]["hosted_activities"] = frames["rollup"]["hosted_activities"].astype("int64")
     incremental = previous is not None and previous.incremental
     cache = {"pairs": res.scored, "blocking_keys": candidates.keys, "hierarchy": orgs,
              "meta": pd.DataFrame([{"pipeline": PIPELINE, "incremental": incremental}])}
@@ -238,6 +270,8 @@ def run_pipeline(inputs: Inputs, previous: PreviousRun | None, settings, decisio
         "newly_visible": int(gains["newly_visible"].sum()) if len(gains) else 0,
         "retired_ids": int((retired["retired_in_run"] == run_id).sum()), "reused_ids": len(flagged),
         "activities_of_retired_units": int(vis.activities["basis"].str.startswith(RETIRED_BASIS).sum()),
+        "host_names": len(hosts.links), "missing_units": len(hosts.missing),
+        **{f"hosts_{how}": int((hosts.links["how"] == how).sum()) for how in ("exact", "auto", "review", "none")},
     }
     return RunResult(normalised, res, hierarchy, vis, Lineage(retired, flagged), frames, cache, counts, incremental,
                      runner.timings)

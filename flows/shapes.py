@@ -116,6 +116,13 @@ class Visibility:
     rollup: pd.DataFrame  # organizations and activities under each unit
 
 
+@dataclass(frozen=True)
+class Hosts:
+    links: pd.DataFrame  # activity_hosts: each activity's typed host, its unit, score and how
+    missing: pd.DataFrame  # typed hosts no unit has, grouped and ranked (hierarchy.missing)
+    hosted: pd.DataFrame  # org_id, hosted_activities (linked exact/auto)
+
+
 @dataclass
 class Lineage:
     retired: pd.DataFrame  # every id published once and missing now, with its last unit and where it is now

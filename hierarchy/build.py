@@ -76,6 +76,18 @@ def choose_category(name_says: str | None, declared: list[str], key: str, suffix
     return _fallback_category(key, suffix, has_region)
 
 
+def typed_category(key: str, head: str, suffix: str, name_level: int, given: str, has_region: bool,
+                   name_has_place: bool) -> str:
+    """The category of a unit someone typed (a new unit, a host of an activity): what its name says,
+    else the one given, else what its words suggest.
+
+    >>> typed_category("广州市科学技术协会", "", "科学技术协会", 2, "", True, True)
+    '市级科协'
+    """
+    return choose_category(name_category(key, head, suffix, name_level), [given], key, suffix, has_region,
+                           name_has_place)
+
+
 def merge_regions(regions: RegionTable, codes: list[str]) -> str:
     """The most specific place consistent with the first (the survivor's) of ``codes``."""
     best = ""

@@ -18,26 +18,14 @@ import numpy as np
 import pandas as pd
 
 from core.records import prepare_record
-from core.schema import ASSOCIATION_LEVEL
 from dedupe.compare import HeadPlaces, compare_records
-from hierarchy.build import choose_category, name_category
+from dedupe.linking import compatible
+from hierarchy.build import typed_category
 from serve.lookup import TIER_EXACT
 
-ASSOCIATIONS = set(ASSOCIATION_LEVEL) | {"中国科协"}
 SEARCHED = 6  # autocomplete hits scored per name (per search)
 SHOWN = 0.5  # candidates scoring below this are not listed
 BUILDING = threading.Lock()
-
-
-def compatible(a: str, b: str) -> bool:
-    """Whether units of categories ``a`` and ``b`` can be one unit (a 科协 only with its own level).
-
-    >>> compatible("市级科协", "高校科协"), compatible("企业科协", "其他"), compatible("县级科协", "县级科协")
-    (False, True, True)
-    """
-    if a in ASSOCIATIONS or b in ASSOCIATIONS:
-        return a == b
-    return True
 
 
 def prepare_typed(names, region_codes=None, categories=None, regions=None, region_texts=None) -> list[dict]:
@@ -50,10 +38,9 @@ def prepare_typed(names, region_codes=None, categories=None, regions=None, regio
     out = []
     for name, code, cat, text in zip(names, codes, cats, texts):
         rec = prepare_record(str(name or ""), str(cat or ""), str(code or ""), str(text or ""), regions)
-        rec["category"] = choose_category(
-            name_category(rec["name_key"], rec["name_head"], rec["name_suffix"], rec["name_region_level"]),
-            [rec["category"]], rec["name_key"], rec["name_suffix"], bool(rec["region_best"]),
-            bool(rec["name_region_code"]))
+        rec["category"] = typed_category(rec["name_key"], rec["name_head"], rec["name_suffix"],
+                                         rec["name_region_level"], rec["category"], bool(rec["region_best"]),
+                                         bool(rec["name_region_code"]))
         out.append(rec)
     return out
 

@@ -90,6 +90,8 @@ def orgs_router(holder: SnapshotHolder, settings: Settings, limiter: Limiter) ->
             if k in current.rollup.index:
                 body.update(organizations=int(current.rollup.at[k, "organizations"]),
                             activities=int(current.rollup.at[k, "activities"]))
+                if "hosted_activities" in current.rollup.columns:  # snapshots before host linking lack it
+                    body["hosted_activities"] = int(current.rollup.at[k, "hosted_activities"])
             body["children"] = len(current.children.get(k, []))
             return body
 
