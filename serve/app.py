@@ -22,6 +22,7 @@ from serve.lookup import MAX_QUERY
 from serve.routes.admin import admin_router
 from serve.routes.docs import docs_router
 from serve.routes.limits import client_limiter
+from serve.routes.missing import missing_router
 from serve.routes.orgs import orgs_router
 from serve.routes.pages import pages_router
 from serve.routes.reconcile import reconcile_router
@@ -77,5 +78,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
     app.include_router(orgs_router(holder, settings, limiter))
     app.include_router(reconcile_router(holder, settings))
     app.include_router(admin_router(holder, store))
+    app.include_router(missing_router(holder, store))
     app.include_router(review_router(store, desk, on_publish=holder.refresh_soon))
     return app
