@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     serve_port: int = Field(8000, description="port `orgreg serve` binds to")
     serve_access_log: bool = Field(False, description="log every request of `orgreg serve` (costs throughput)")
     suggest_max_limit: int = Field(50, description="largest `limit` accepted by /api/suggest")
+    cors_origins: str = Field("", description="origins (comma-separated, e.g. `https://kepuri.example.cn`) whose pages may call the public APIs from the browser (a submission form served from another site); empty: none")
     check_rate_limit: str = Field("60/minute", description="requests per client address to /api/orgs/check and proposals (slowapi syntax, e.g. `10/second`)")
     session_secret: str = Field("", description="secret signing login sessions; empty means one generated and kept in the state directory")
     token: str = Field("", description="API token `orgreg review` signs in with (else `--token`, or `--user` and a password)")

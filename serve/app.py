@@ -9,6 +9,7 @@ import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from core.config import Settings, load_settings
@@ -71,6 +72,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
     # well-formed autocomplete requests are answered in front of FastAPI's routing (the form's hot path)
     app.add_middleware(SuggestFastPath, answer=suggest_answer(holder), max_query=MAX_QUERY,
                        max_limit=settings.suggest_max_limit)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:  # outermost, so the fast path's answers carry the headers too; no cookies cross origins
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type"], allow_credentials=False, max_age=600)
     app.include_router(pages_router(holder))
     app.include_router(docs_router(app))
     app.include_router(suggest_router(holder, settings.suggest_max_limit))

@@ -53,3 +53,24 @@ def test_the_check_is_rate_limited_per_client(tmp_path):
         codes = [c.post("/api/orgs/check", json={"name": "广州市科协"}).status_code for _ in range(3)]
         assert codes == [200, 200, 429]
         assert "请求过于频繁" in c.post("/api/orgs/check", json={"name": "广州市科协"}).json()["detail"]
+
+
+def test_a_form_on_an_allowed_origin_may_call_the_check_and_others_may_not(tmp_path):
+    from serve.app import create_app
+
+    settings, store, _ = publish(tmp_path, cors_origins="https://kepuri.example.cn, https://form.example.cn")
+    with TestClient(create_app(settings, store)) as c:
+        asked = {"Origin": "https://kepuri.example.cn", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}
+        preflight = c.options("/api/orgs/check", headers=asked)
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://kepuri.example.cn"
+        answer = c.post("/api/orgs/check", json={"name": "广州市科协"}, headers={"Origin": "https://form.example.cn"})
+        assert answer.headers["access-control-allow-origin"] == "https://form.example.cn"
+        suggest = c.get("/api/suggest", params={"q": "广州"}, headers={"Origin": "https://form.example.cn"})
+        assert suggest.headers.get("access-control-allow-origin") == "https://form.example.cn"  # the fast path too
+        other = c.post("/api/orgs/check", json={"name": "广州市科协"}, headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+    with TestClient(create_app(*publish(tmp_path / "none")[:2])) as c:  # the default: no origin allowed
+        answer = c.post("/api/orgs/check", json={"name": "广州市科协"}, headers={"Origin": "https://kepuri.example.cn"})
+        assert "access-control-allow-origin" not in answer.headers
