@@ -127,6 +127,29 @@ def undecidable(records: pd.DataFrame, entity: np.ndarray, pairs: list[tuple[int
     return out
 
 
+def _unsuggested(export_dir: Path, records: pd.DataFrame, rid: pd.Series, misses: list) -> list:
+    """The missed pairs that no suggestion brings together either (every merge and suggestion applied)."""
+    path = export_dir / "merge_suggestions.csv"
+    if not path.exists():
+        return misses
+    sugg = pd.read_csv(path, dtype=str, keep_default_na=False)
+    parent = list(range(len(records)))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    cluster = records["cluster"].map(rid).fillna(-1).astype(int).tolist()
+    edges = [(i, c) for i, c in enumerate(cluster) if c >= 0]
+    edges += [(int(rid[a]), int(rid[b])) for a, b in zip(sugg["left_org_id"], sugg["right_org_id"])
+              if a in rid.index and b in rid.index]
+    for a, b in edges:
+        parent[find(a)] = find(b)
+    return [(a, b) for a, b in misses if find(a) != find(b)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data_dir", type=Path)
@@ -156,7 +179,9 @@ def main() -> None:
           f"false merges {len(false_merges):,}  misses {len(misses):,}")
     print(f"undecidable true pairs (same name fits another unit's place): {len(hard):,} "
           f"= {len(hard) / max(len(true_pairs), 1):.4f} of true pairs; of the misses {len(set(misses) & hard):,}")
-    for title, pairs in (("FALSE MERGES", false_merges), ("MISSES", misses)):
+    unsuggested = _unsuggested(args.export_dir, records, rid, misses)
+    for title, pairs in (("FALSE MERGES", false_merges), ("MISSES", misses),
+                         ("MISSES NOT EVEN SUGGESTED (what review recall loses)", unsuggested)):
         kinds: Counter = Counter()
         examples: dict[tuple, list] = defaultdict(list)
         for a, b in pairs:
@@ -176,7 +201,20 @@ def main() -> None:
             for (k2, ck), m in kinds.most_common():
                 if k2 == nk:
                     print(f"{m:15,}  · {ck}: " + " | ".join(examples[(k2, ck)]))
-    del rid
+    sugg_path = args.export_dir / "merge_suggestions.csv"
+    if sugg_path.exists():
+        sugg = pd.read_csv(sugg_path, dtype=str, keep_default_na=False)
+        sugg = sugg[sugg["left_org_id"].isin(rid.index) & sugg["right_org_id"].isin(rid.index)]
+        kinds: Counter = Counter()
+        same: Counter = Counter()
+        for l_id, r_id in zip(sugg["left_org_id"], sugg["right_org_id"]):
+            a, b = int(rid[l_id]), int(rid[r_id])
+            k = (name_kind(rows[a], rows[b]), code_kind(regions, rows[a]["region_best"], rows[b]["region_best"]))
+            kinds[k] += 1
+            same[k] += entity[a] == entity[b]
+        print(f"\nSUGGESTIONS: {len(sugg):,}, same unit {sum(same.values()) / max(len(sugg), 1):.1%}")
+        for k, n in kinds.most_common(15):
+            print(f"{n:7,}  same {same[k] / n:6.1%}  {k[0]} · {k[1]}")
 
 
 if __name__ == "__main__":

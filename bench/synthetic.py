@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import opencc
 import pandas as pd
 
-from core.regions import RegionTable, default_regions, short_forms
+from core.place_names import short_forms
+from core.regions import RegionTable, default_regions
 
 ALL_NOISE = frozenset({"prefix", "abbrev", "notes", "punct", "width", "trad", "typo", "legacy", "coarse_code",
                        "empty_code", "category", "parents"})

@@ -16,7 +16,8 @@ from functools import lru_cache
 import opencc
 
 from core.config import REFERENCE_DIR
-from core.regions import RegionTable, default_regions, short_forms
+from core.place_names import short_forms
+from core.regions import RegionTable, default_regions
 from core.typos import homophones
 
 _T2S = opencc.OpenCC("t2s")

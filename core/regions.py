@@ -9,22 +9,17 @@ with hints and legacy names; it is ~100 lines over a dict.
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from core.config import REFERENCE_DIR
+from core.place_names import changed_names, short_forms
 
-_SUFFIX = re.compile(r"(特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区|自治州|自治县|自治旗|林区|地区|省|市|盟|县|区|旗)$")
-# The 55 minority names that appear inside autonomous division names.
-_ETHNIC = ("蒙古|回|藏|维吾尔|苗|彝|壮|布依|朝鲜|满|侗|瑶|白|土家|哈尼|哈萨克|傣|黎|傈僳|佤|畲|高山|拉祜|水|东乡|纳西|景颇|"
-           "柯尔克孜|土|达斡尔|仫佬|羌|布朗|撒拉|毛南|仡佬|锡伯|阿昌|普米|塔吉克|怒|乌孜别克|俄罗斯|鄂温克|德昂|保安|"
-           "裕固|京|塔塔尔|独龙|鄂伦春|赫哲|门巴|珞巴|基诺")
-# 伊犁哈萨克自治州 and 博尔塔拉蒙古自治州 drop the 族 of multi-character names; 隆林各族自治县 says 各族.
-_ETHNIC_TAIL = re.compile(rf"(?:(?:{_ETHNIC}|各)族|(?:{'|'.join(e for e in _ETHNIC.split('|') if len(e) > 1)}))+$")
 _SEPARATORS = set(" /\\-—_|,，、·.")
 _TYPO_MAXLEN = 12  # 黔东南苗族侗族自治州
+_COUNTY_ENDINGS = set("县区市旗")
+_WORDS_AFTER_PLACES = {"市场", "区域", "县城", "市政", "市民", "区块"}  # 剑河市场监督管理局 is 剑河 + 市场…
 _PROPER_NAME_HEADS = ("大学", "学院", "师范", "理工", "医科", "工业大学")
 
 
@@ -46,50 +41,35 @@ class ParsedRegion:
     candidates: tuple[str, ...] = ()  # the places an ambiguous name could mean (朝阳区: 110105, 220104 …)
 
 
-def short_forms(name: str, level: int) -> set[str]:
-    """Short names people type for a division.
-
-    >>> sorted(short_forms("延边朝鲜族自治州", 2))
-    ['延边', '延边州', '延边朝鲜族州']
-    """
-    forms = set()
-    m = _SUFFIX.search(name)
-    if m and m.group(1) == "林区" and m.start() < 2:
-        m = re.search("(区)$", name)  # 新林区 is 新林 + 区, 神农架林区 is 神农架 + 林区
-    if m:
-        full_stem = name[: m.start()]
-        stem = _ETHNIC_TAIL.sub("", full_stem)
-        if len(stem) < 2:  # 内蒙古 keeps its 蒙古; 鄂温克族自治旗 is 鄂温克
-            stem = full_stem[:-1] if full_stem.endswith("族") and len(full_stem) > 2 else full_stem
-        if len(stem) >= 2:
-            forms.add(stem)
-            kind = {"自治州": "州", "自治县": "县", "自治旗": "旗"}.get(m.group(1))
-            if kind:
-                forms.update({stem + kind, full_stem + kind})
-    forms.discard(name)
-    return forms
-
-
 class RegionTable:
     """Divisions by code, with containment tests and a parser for place names in text."""
 
     def __init__(self, divisions: list[Division], legacy: list[tuple[str, str, str]] = ()):
         self.by_code = {d.code: d for d in divisions}
         self._paths: dict[str, tuple[str, ...]] = {}
-        self.legacy = {old_code: new_code for _, old_code, new_code in legacy if new_code in self.by_code}
+        self.legacy = {old_code: new_code for _, old_code, new_code in legacy if old_code and new_code in self.by_code}
         self._full: dict[str, set[str]] = {}
         self._short: dict[str, set[str]] = {}
         for d in divisions:
             self._full.setdefault(d.name, set()).add(d.code)
             for s in short_forms(d.name, d.level):
                 self._short.setdefault(s, set()).add(d.code)
+        current = set(self._full)
+        # an old name that is still a division's name elsewhere (邢台's 桥东区, now 襄都区; 张家口 still
+        # has one) means the old place only after its own parent (邢台市桥东区)
+        self._shadowed: dict[str, set[str]] = {}
         for old_name, _, new_code in legacy:
-            if new_code in self.by_code:
-                self._full.setdefault(old_name, set()).add(new_code)
-                for s in short_forms(old_name, self.by_code[new_code].level):
-                    self._short.setdefault(s, set()).add(new_code)
+            if new_code not in self.by_code:
+                continue
+            if old_name in current:
+                self._shadowed.setdefault(old_name, set()).add(new_code)
+                continue
+            self._full.setdefault(old_name, set()).add(new_code)
+            for s in short_forms(old_name, self.by_code[new_code].level):
+                self._short.setdefault(s, set()).add(new_code)
         self._maxlen = max(map(len, list(self._full) + list(self._short)))
         self._masked: dict[str, list[str]] = {}
+        self._masked_short: dict[str, list[str]] | None = None  # built on first use
         self._lengths_by_char: tuple[dict[str, set[int]], dict[str, set[int]]] = ({}, {})
         for name in self._full:
             if 3 <= len(name) <= _TYPO_MAXLEN:
@@ -181,8 +161,46 @@ class RegionTable:
                 # 牡丹将市 is 牡丹江市 mistyped, not 牡丹(区) followed by 将市: a full name one typo away
                 # and at least two characters longer outranks a short form (中卫实验小学 is 中卫 + 实验小学)
                 typo = self._typo_candidates(text, pos, longer_than=length + 1)
-                return typo if typo[0] else (length, self._short[piece], "short")
+                if typo[0]:
+                    return typo
+                if text[pos + length:pos + length + 1] in _COUNTY_ENDINGS and \
+                        text[pos + length:pos + length + 2] not in _WORDS_AFTER_PLACES:
+                    # 延庆县 is 延庆区 written before it became a district (撤县设区, 撤县设市): the ending
+                    # after a short form is part of the place, whichever it is now
+                    length += 1
+                return length, self._short[piece], "short"
         return self._typo_candidates(text, pos)
+
+    def _typo_in_short_form(self, text: str, pos: int, current: set[str] | None, hint: str
+                            ) -> tuple[int, set[str], str]:
+        """A short form with one character typed for another (成宁 → 咸宁, 横锋 → 横峰), taken only where
+        the declared code confirms it: two characters leave too much to chance."""
+        from core.typos import typed_alike
+
+        if self._masked_short is None:
+            self._masked_short = {}
+            for name in self._short:
+                if 2 <= len(name) <= 3:
+                    for i in range(len(name)):
+                        self._masked_short.setdefault(name[:i] + "\0" + name[i + 1:], []).append(name)
+        for length in (3, 2):
+            piece = text[pos:pos + length]
+            if len(piece) < length:
+                continue
+            found = set()
+            for i in range(length):
+                for name in self._masked_short.get(piece[:i] + "\0" + piece[i + 1:], ()):
+                    if typed_alike(piece[i], name[i]):
+                        found |= self._short[name]
+            if current:
+                found = {c for c in found if self._below({c}, current)}
+            found = {c for c in found if self.contains(c, hint) or self.contains(hint, c)}
+            if found:
+                return length, found, "typo"
+        return 0, set(), ""
+
+    def _below(self, cands: set[str], current: set[str]) -> bool:
+        return any(c != k and self.contains(k, c) for k in current for c in cands)
 
     def _typo_candidates(self, text: str, pos: int, longer_than: int = 2) -> tuple[int, set[str], str]:
         """A full division name with one character typed for a look- or sound-alike, anywhere in it
@@ -220,6 +238,15 @@ class RegionTable:
             while pos < len(text) and text[pos] in _SEPARATORS:
                 pos += 1
             length, cands, short = self._candidates(text, pos)
+            if current and text[pos - 1:pos] == "市" and not self._below(cands, current):
+                # 青岛市北区 is 青岛 + 市北区: the greedy match took the 市 of the district's name
+                back = self._candidates(text, pos - 1)
+                if back[2] == "" and self._below(back[1], current):
+                    pos, (length, cands, short) = pos - 1, back
+            if not length and hint:
+                length, cands, short = self._typo_in_short_form(text, pos, current, hint)
+            if current and length and not short:
+                cands = cands | self._shadowed.get(text[pos:pos + length], set())
             if not length:
                 break
             last = text[pos:pos + length]
@@ -242,8 +269,8 @@ class RegionTable:
             if current is None and short == "short" and self.by_code[next(iter(cands))].level == 3 and len(cands) > 1:
                 # a bare short county name shared by several counties: not consumed, but remembered
                 return ParsedRegion(None, None, 0, last, False, tuple(sorted(cands)))
-            short_first = short_first or (current is None and short and hint not in cands
-                                          and all(self.by_code[c].level == 3 for c in cands))
+            short_first = short_first or bool(current is None and short and hint not in cands
+                                              and all(self.by_code[c].level == 3 for c in cands))
             tokens += 1
             current = cands
             pos += length
@@ -276,4 +303,5 @@ def default_regions() -> RegionTable:
     legacy = [(r["old_name"], r["old_code"], r["new_code"]) for r in _read_csv(REFERENCE_DIR / "legacy_divisions.csv")]
     # extra names of functional areas resolve like renamed divisions: to their code
     legacy += [(alias, r["code"], r["code"]) for r in extra for alias in r["aliases"].split("|") if alias]
+    legacy += changed_names(REFERENCE_DIR / "china_location_change.txt", divisions)
     return RegionTable(divisions, legacy)

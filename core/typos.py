@@ -16,6 +16,23 @@ def _readings(ch: str) -> frozenset[str]:
     return frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
 
 
+@lru_cache(maxsize=65536)
+def _main_reading(ch: str) -> str:
+    from pypinyin import Style, pinyin
+
+    return pinyin(ch, style=Style.NORMAL)[0][0]
+
+
+def typed_alike(a: str, b: str) -> bool:
+    """Stricter than ``homophones``: the same everyday reading (no rare one: 能 is also read tái) or
+    the same four-corner code; for words too short to confirm a typo otherwise.
+
+    >>> typed_alike("宁", "凝"), typed_alike("能", "泰"), homophones("能", "泰")
+    (True, False, True)
+    """
+    return a == b or _main_reading(a) == _main_reading(b) or look_alike(a, b)
+
+
 @lru_cache(maxsize=1)
 def _four_corner() -> dict[str, str]:
     from four_corner_method import FourCornerMethod

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 from rapidfuzz.process import cpdist
 
 from core.normalise import NUMERALS
-from dedupe.compare import CONFLICT, NESTED, SAME, UNKNOWN, HeadPlaces, homophone_swap, named_elsewhere, head_key
+from dedupe.compare import (CONFLICT, NEAR_SCORE, NESTED, SAME, UNKNOWN, HeadPlaces, homophone_swap, named_elsewhere,
+                            head_key)
 
 SCORING_COLUMNS = ["name_head", "name_suffix", "name_region_code", "name_region_level", "name_prefecture",
                    "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category",
@@ -147,17 +148,25 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
 
     differ = np.flatnonzero(open_ & ~same_head)
     typo = np.zeros(n, dtype=bool)
+    near = np.zeros(n, dtype=bool)
     if len(differ):
         dist = cpdist(hl[differ].tolist(), hr[differ].tolist(), scorer=Levenshtein.distance, workers=-1)
         dl, dr = len_l[differ], len_r[differ]
         s = 1 - dist / np.maximum(np.maximum(dl, dr), 1)
         one = (dist == 1) & (dl == dr)
-        maybe = np.flatnonzero(one & (dl >= 4))
+        maybe = np.flatnonzero(one & (dl >= 3))
         swap = np.zeros(len(differ), dtype=bool)
         swap[maybe] = [homophone_swap(x, y) for x, y in zip(hl[differ[maybe]], hr[differ[maybe]])]
-        s = np.where(swap, 0.98, np.where(dist == 1, s * 0.8, s * 0.85))
+        s = np.where(swap, np.where(dl >= 4, 0.98, 0.9), np.where(dist == 1, s * 0.8, s * 0.85))
         sim[differ] = s
         typo[differ] = swap
+        # one_slip: a character dropped or doubled, or two neighbours swapped, in heads of four or more
+        slip = (np.minimum(dl, dr) >= 4) & (((dist == 1) & (dl != dr)) | ((dist == 2) & (dl == dr)))
+        check = np.flatnonzero(slip & (dist == 2))
+        if len(check):
+            slip[check] = cpdist(hl[differ[check]].tolist(), hr[differ[check]].tolist(), scorer=OSA.distance,
+                                 workers=-1) == 1
+        near[differ] = slip
 
     suffix = open_ & (col["name_suffix"][a] != col["name_suffix"][b])
     score[suffix] = sim[suffix] * 0.6
@@ -192,6 +201,8 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
     factor = np.where(unconfirmed, factor * 0.85, factor)
     rule[typo] = ["名称主体仅一个同音字不同、" + r.split("、", 1)[-1] for r in rule[typo]]
     score[open_], note[open_] = (sim * factor * cat_factor)[open_], rule[open_]
+    lifted = open_ & near & (factor == 1.0) & (cat == 0) & (sim * factor < NEAR_SCORE)
+    score[lifted], note[lifted] = NEAR_SCORE, "名称主体差一字（多、少或颠倒）、地区与类别相同"
 
     return pd.DataFrame({
         "rid_l": a, "rid_r": b,

@@ -99,6 +99,20 @@ def merge_regions(regions: RegionTable, codes: list[str]) -> str:
     return best
 
 
+def level_place(regions: RegionTable, category: str, code: str) -> str:
+    """A 省级/市级/县级科协's place is its province, prefecture or county, whatever finer code a
+    member record carries (四川省科学技术协会 with 510107 is still 510000): a finer code is a wrong code.
+
+    >>> from core.regions import default_regions
+    >>> level_place(default_regions(), "省级科协", "510107"), level_place(default_regions(), "企业科协", "510107")
+    ('510000', '510107')
+    """
+    level = ASSOCIATION_LEVEL.get(category)
+    if not level or not code or code not in regions.by_code or regions.level(code) <= level:
+        return code
+    return next((c for c in regions.path(code) if regions.level(c) == level), code)
+
+
 def _organization(regions: RegionTable, canon: dict, cid: str, g: dict[str, list]) -> dict:
     """One merged unit from its records' columns (lists, survivor first)."""
     region = merge_regions(regions, g["region_best"])
@@ -106,6 +120,7 @@ def _organization(regions: RegionTable, canon: dict, cid: str, g: dict[str, list
                              zip(g["name_key"], g["name_head"], g["name_suffix"], g["name_region_level"])) if c), None)
     category = choose_category(says, g["category"], g["name_key"][0], g["name_suffix"][0], bool(region),
                                bool(g["name_region_level"][0]))
+    region = level_place(regions, category, region)
     name = display_name(g["name_norm"][0]) or g["name"][0]
     aliases = sorted({n.strip().replace("|", "/") for n in g["name"]} - {name, ""})
     raw_parents = [p for p in g["parent_id"] if p]
@@ -136,7 +151,7 @@ def build_organizations(records: pd.DataFrame, id_map: pd.DataFrame, regions: Re
             for k, h, x, lv, c, r in zip(*cols)]
     singles = pd.DataFrame({
         "org_id": single["org_id"].to_numpy(), "name": names, "category": cats,
-        "region_code": single["region_best"].to_numpy(),
+        "region_code": [level_place(regions, c, r) for c, r in zip(cats, single["region_best"].tolist())],
         "declared_parents": [[canon.get(p, p)] if p and canon.get(p, p) != o else []
                              for p, o in zip(single["parent_id"].tolist(), single["org_id"].tolist())],
         "raw_parents": [[p] if p else [] for p in single["parent_id"]],

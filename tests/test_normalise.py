@@ -144,3 +144,23 @@ def test_look_alike_characters_come_from_four_corner_codes():
 
     assert look_alike("来", "耒") and look_alike("微", "徽") and look_alike("治", "冶")
     assert not look_alike("林", "农") and not homophones("林", "农")
+
+
+@pytest.mark.parametrize("text, code", [
+    ("浙江省杭州市下城区", "330105"),  # 2021: 下城区 merged into 拱墅区 (JioNLP's change list)
+    ("杭州江干区", "330102"),  # and 江干区 into 上城区
+    ("大同市城区", "140213"),  # 2018: 平城区; another 城区 elsewhere is not it
+    ("天津蓟县", "120119"),  # 2016: 蓟州区
+    ("北京延庆县", "110119"),  # a county that became a district keeps its name's stem
+    ("上海浦东", "310115"),  # 浦东 for 浦东新区
+    ("天津滨海", "120116"),
+    ("江苏滨海", "320922"),  # 滨海县 is another place
+    ("青岛市北区", "370203"),  # 青岛 + 市北区: the 市 belongs to the district
+    ("青岛市市南区", "370202"),
+    ("台湾省", "710000"),
+    ("香港", "810000"),
+])
+def test_region_text_with_changed_and_short_names(text, code):
+    from core.regions import default_regions
+
+    assert default_regions().parse(text).code == code
