@@ -82,6 +82,29 @@ class _Places:
         self.of[root] = self.codes(ra) | self.codes(rb)
 
 
+def _contested(candidates: pd.DataFrame, auto_threshold: float, cannot: dict[int, set[int]],
+               where: _Places | None) -> set[int]:
+    """Records whose automatic matches include two that can never be one unit (places that exclude each
+    other, or a distinct pair): 黑龙江康润物流 [230000] fits 鸡西's and 哈尔滨's 康润物流 alike, so
+    joining it to either would be a guess; such a record merges with nobody automatically and its
+    pairs go to review."""
+    auto = candidates[candidates["score"].to_numpy() >= auto_threshold]
+    ends = np.concatenate([auto["rid_l"].to_numpy(np.int64), auto["rid_r"].to_numpy(np.int64)])
+    others = np.concatenate([auto["rid_r"].to_numpy(np.int64), auto["rid_l"].to_numpy(np.int64)])
+    order = np.argsort(ends, kind="stable")
+    ends, others = ends[order], others[order]
+    starts = np.flatnonzero(np.r_[True, ends[1:] != ends[:-1]]) if len(ends) else np.zeros(0, dtype=np.int64)
+    found = set()
+    for record, group in zip(ends[starts].tolist(), np.split(others, starts[1:])):
+        if len(group) < 2:
+            continue
+        near = group.tolist()
+        if any(y in cannot.get(x, ()) or (where is not None and where.conflict(x, y))
+               for i, x in enumerate(near) for y in near[i + 1:]):
+            found.add(record)
+    return found
+
+
 def _greedy(n_records: int, candidates: pd.DataFrame, hard: pd.DataFrame, auto_threshold: float,
             must_link: pd.DataFrame | None, cannot_link: pd.DataFrame | None, where: _Places | None
             ) -> tuple[np.ndarray, list, list]:
@@ -102,6 +125,7 @@ def _greedy(n_records: int, candidates: pd.DataFrame, hard: pd.DataFrame, auto_t
         if where is not None:
             where.join(ra, rb, clusters.find(a))
 
+    contested = _contested(candidates, auto_threshold, cannot, where)
     joined = []
     if must_link is not None and len(must_link):
         for a, b in must_link[["rid_l", "rid_r"]].itertuples(index=False):
@@ -115,7 +139,8 @@ def _greedy(n_records: int, candidates: pd.DataFrame, hard: pd.DataFrame, auto_t
         ra, rb = clusters.find(a), clusters.find(b)
         if ra == rb:
             continue
-        if score >= auto_threshold and not _conflicts(clusters.group(ra), clusters.group(rb), cannot) \
+        if score >= auto_threshold and a not in contested and b not in contested \
+                and not _conflicts(clusters.group(ra), clusters.group(rb), cannot) \
                 and not (where is not None and where.conflict(ra, rb)):
             union(a, b)
             joined.append((a, b, float(score), "auto"))

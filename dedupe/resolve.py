@@ -115,6 +115,9 @@ def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, 
         review["score"] = own.reindex(pd.MultiIndex.from_frame(review[["rid_l", "rid_r"]])).fillna(
             review["score"]).to_numpy()
     review["explanation"] = explain_pairs(records, review)
+    if len(review):  # strong enough to merge, held back by another unit it fits as well (cluster._contested)
+        strong = review["score"].to_numpy() >= auto_threshold
+        review.loc[strong, "explanation"] += "；但它与另一个不能合并的单位同样相符，未自动合并，请人工确认"
     suggestions = pd.DataFrame({"left_org_id": ids[review["rid_l"].to_numpy().astype(int)],
                                 "right_org_id": ids[review["rid_r"].to_numpy().astype(int)],
                                 "score": review["score"].round(4), "explanation": review["explanation"]})

@@ -11,7 +11,7 @@ import pandas as pd
 
 from core.typos import alike_characters
 
-MIN_LENGTH = 4
+MIN_LENGTH = 3  # 体视雪 is 体视学 (found in many places); two characters leave too little to tell
 RATIO = 5  # the right head is found in at least this many times as many prefectures as the typo
 
 
