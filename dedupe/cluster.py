@@ -192,8 +192,8 @@ def cluster_pairs(n_records: int, scored: pd.DataFrame, auto_threshold: float, r
 
     >>> s = pd.DataFrame({"rid_l": [0, 1, 0], "rid_r": [1, 2, 2], "score": [0.99, 0.97, 0.0]})
     >>> roots, edges, review = cluster_pairs(3, s, 0.9, 0.7)
-    >>> len(set(roots.tolist())), len(edges), len(review)   # 0-1 joined; 1-2 would chain 0 to 2
-    (2, 1, 1)
+    >>> len(set(roots.tolist())), len(edges), len(review)   # 1 fits 0 and 2, which are distinct: neither
+    (3, 0, 2)
     """
     candidates = scored[scored["score"] >= review_threshold].sort_values(
         ["score", "rid_l", "rid_r"], ascending=[False, True, True])
