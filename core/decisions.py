@@ -190,13 +190,6 @@ class DecisionStore:
                                             d.c.active.is_(True))).mappings().first()
         return dict(row) if row else None
 
-    def last_decision(self, user: str) -> dict | None:
-        d = self.tables.decisions
-        with self.engine.connect() as c:
-            row = c.execute(select(d).where(d.c.user == user, d.c.active.is_(True))
-                            .order_by(d.c.id.desc()).limit(1)).mappings().first()
-        return dict(row) if row else None
-
     def corrections_frame(self) -> pd.DataFrame:
         """Active corrections: ``org_id, field, value`` (one per record and field)."""
         return self.decisions_with_watermark()[1]

@@ -48,17 +48,18 @@ def pair_key(a: str, b: str) -> str:
 def apply_overlay(frames: dict[str, pd.DataFrame], ops) -> dict[str, pd.DataFrame]:
     """``frames`` with every operation of ``ops`` applied in order (a new dict; the input is not changed)."""
     out = editable(frames)
+    ids = set(out["id_map"]["source_org_id"])  # operations never add or remove source records
     for op in ops:
-        out = apply_op(out, op)
+        out = apply_op(out, op, ids)
     return out
 
 
-def apply_op(f: dict[str, pd.DataFrame], op: OverlayOp) -> dict[str, pd.DataFrame]:
+def apply_op(f: dict[str, pd.DataFrame], op: OverlayOp, ids: set[str] | None = None) -> dict[str, pd.DataFrame]:
     """One operation on frames that may be changed in place (``editable``); skipped when it names an id
-    the snapshot does not hold."""
+    the snapshot does not hold (``ids``: the snapshot's source ids, when the caller has them)."""
     if op.kind == "restore":
         return restore(f, op.payload)
-    ids = set(f["id_map"]["source_org_id"])
+    ids = set(f["id_map"]["source_org_id"]) if ids is None else ids
     named = [op.left, op.right] + ([op.survivor] if op.kind == "match" else [])
     if any(x not in ids for x in named):
         return f
@@ -81,15 +82,14 @@ def touched_sources(frames: dict[str, pd.DataFrame], op: OverlayOp) -> set[str]:
     if op.kind == "distinct":
         return set()  # a reject changes no unit: the pair leaves the queue with the decided keys
     idm = frames["id_map"]
-    canon = idm.set_index("source_org_id")["canonical_org_id"]
-    units = {canon.get(x) for x in (op.left, op.right, op.survivor) if x} - {None}
+    units = set(_units_of(idm, [x for x in (op.left, op.right, op.survivor) if x]).values())
     return set(idm.loc[idm["canonical_org_id"].isin(units), "source_org_id"])
 
 
 def apply_match(f: dict[str, pd.DataFrame], left: str, right: str, survivor: str) -> dict[str, pd.DataFrame]:
     """Merge the units of ``left`` and ``right`` into the unit of ``survivor`` (a source or canonical id)."""
     idm = f["id_map"]
-    canon = dict(zip(idm["source_org_id"].tolist(), idm["canonical_org_id"].tolist()))
+    canon = _units_of(idm, (left, right, survivor))
     keep = canon.get(survivor, survivor)
     gone = ({canon[left], canon[right]} - {keep})
     if not gone:
@@ -126,8 +126,7 @@ def unmerge(f: dict[str, pd.DataFrame], source: str) -> dict[str, pd.DataFrame]:
     """Take ``source`` (and the records it is the survivor of) out of its unit: it becomes a unit of its
     own again, with its own activities; parent and province stay those of the unit it left."""
     idm = f["id_map"]
-    canon = dict(zip(idm["source_org_id"].tolist(), idm["canonical_org_id"].tolist()))
-    old = canon[source]
+    old = _units_of(idm, (source,))[source]
     orgs = f["organizations"]
     base = orgs[orgs["org_id"] == old].iloc[0].to_dict()
     if old == source:
@@ -215,6 +214,12 @@ def restore(f: dict[str, pd.DataFrame], before: dict) -> dict[str, pd.DataFrame]
     f["merge_suggestions"] = pd.concat([s, pd.DataFrame(rows, columns=s.columns)], ignore_index=True) if rows else s
     f["merge_suggestions"]["score"] = f["merge_suggestions"]["score"].astype(float)
     return f
+
+
+def _units_of(idm: pd.DataFrame, sources) -> dict[str, str]:
+    """The canonical ids of a few source records (column-wise: a dict of a million would cost more)."""
+    rows = idm[idm["source_org_id"].isin(list(sources))]
+    return dict(zip(rows["source_org_id"].tolist(), rows["canonical_org_id"].tolist()))
 
 
 def editable(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

@@ -227,13 +227,6 @@ class Store(LiveStateStore, DecisionStore, Leases):
         with self.writing() as c:
             c.execute(insert(audit_log).values(at=now(), user=user, action=action, detail=detail))
 
-    def withdraw(self, decision_id: int, user: str, action: str = "undo") -> dict:
-        """Make a decision inactive (the pair is pending again at the next run); the audit log keeps both."""
-        with self.engine.connect() as c:
-            row = c.execute(select(decisions).where(decisions.c.id == decision_id)).mappings().first()
-        self.commit_decision(user, withdraw=[decision_id], withdraw_action=action, ops=[])
-        return dict(row)
-
     def audit_entries(self, limit: int = 100, offset: int = 0, **filters) -> list[dict]:
         """Audit rows, newest first; ``filters`` as ``audit_count`` takes them."""
         with self.engine.connect() as c:

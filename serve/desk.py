@@ -122,9 +122,10 @@ class Desk:
                 # the same nightly snapshot: only the operations since ours are applied, and the queue
                 # rows of the records they touch are built again
                 frames, sources = editable(k.frames), set()
+                ids = set(frames["id_map"]["source_org_id"])
                 for op in ops:
                     sources |= touched_sources(frames, op)
-                    frames = apply_op(frames, op)
+                    frames = apply_op(frames, op, ids)
                 queue = k.queue
                 if queue is not None and sources:
                     queue = queues.refreshed(queue, frames, sources, self.decided(), self.regions)

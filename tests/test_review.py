@@ -338,3 +338,17 @@ def test_every_desk_path_is_an_overlay_operation_not_a_snapshot(service):
     state = service.store.live_state()
     assert state.generation == generation + 4 and state.label == f"v{state.version}+4"
     assert len(service.store.live_history(10)) >= 4
+
+
+def test_a_scoped_reviewer_decides_no_cluster_reaching_another_province(service):
+    from serve.auth import add_user, new_token
+
+    add_user(service.store, "ln", "province", "辽宁-river-tea-41", scope="210000", can_review=True)
+    ln = {"Authorization": f"Bearer {new_token(service.store, 'ln')}"}
+    sid = sid_of(service, "x0", "x1")  # 沈阳's unit with a placeless one: in 辽宁's queue ...
+    assert sid in {r["id"] for r in pending(service, headers=ln)["results"]}
+    groups = [["x1", "x0"], ["x2"], ["x3"], ["t1"], ["t2"]]
+    r = service.post(f"/api/review/clusters/{sid}", json={"decision": "accept", "groups": groups}, headers=ln)
+    assert r.status_code == 403 and "x3" in r.json()["detail"]  # ... but its cluster holds 四平 (吉林)
+    assert service.store.decisions_frame().empty
+    assert decide(service, sid, headers=ln, decision="reject").status_code == 200  # the pair itself is theirs

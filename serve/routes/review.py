@@ -94,6 +94,21 @@ def review_router(store: Store, desk: Desk, on_publish) -> APIRouter:
         if len(hit) and mine(request)(hit).empty:
             raise HTTPException(403, "这条建议不涉及您管辖范围内的单位")
 
+    def cluster_in_scope(request: Request, sid: str) -> None:
+        """403 when a scoped reviewer's cluster decision would reach a unit of another area (units
+        without a place belong to nobody's area and stay decidable, as in a single suggestion)."""
+        area, current = scope_of(request.state.user), request.app.state.holder.current
+        if area.national or current is None:
+            return
+        try:
+            units = [u["org_id"] for u in desk.cluster(sid)["units"]]
+        except LookupError:
+            return  # the desk answers it
+        province = current.orgs["province_code"]
+        foreign = [u for u in units if province.get(u, "") and not area.allows_unit(current, u)]
+        if foreign:
+            raise HTTPException(403, f"这一组里有不在您管辖范围内的单位（{'、'.join(foreign[:5])}），请交给全国审核员")
+
     def units_in_scope(request: Request, org_ids: list[str]) -> None:
         area, current = scope_of(request.state.user), request.app.state.holder.current
         if not area.national and current is not None and not all(area.allows_unit(current, o) for o in org_ids):
@@ -195,6 +210,7 @@ def review_router(store: Store, desk: Desk, on_publish) -> APIRouter:
     def decide_cluster(request: Request, body: ClusterRequest, sid: str = _sid()):
         user = require_user(request, role="reviewer", write=True)
         in_scope(request, sid)
+        cluster_in_scope(request, sid)
         return _answer(lambda: desk.decide_cluster(sid, body.decision, user, body.groups, body.survivors), on_publish)
 
     @router.post("/api/review/merges", summary="“这两个是同一单位”：合并未被建议的记录（经过与每晚聚类相同的冲突检查）",
