@@ -108,6 +108,7 @@ class DecisionStore:
                 request_key, result, detail):
         t = self.tables
         with self.writing() as c:
+            self.lock_live(c)
             if request_key:
                 kept = c.execute(select(t.requests.c.result).where(t.requests.c.key == request_key)).first()
                 if kept:

@@ -122,6 +122,13 @@ class LiveStateStore:
                                         func.count().filter(t.overlay_ops.c.seq > folded))).one()
         return LiveState(row.version, int(row.generation or 0), folded, int(head), int(on_top or 0))
 
+    def lock_live(self, c) -> None:
+        """Take the live row for this write transaction (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already
+        holds the whole database): writers of overlay operations then commit in the order of their
+        sequence numbers, so a reader never sees a later operation without an earlier one."""
+        if not self.sqlite:
+            c.execute(select(self.tables.live.c.id).where(self.tables.live.c.id == 1).with_for_update())
+
     def live_snapshot(self) -> Snapshot | None:
         """The live snapshot with the decision overlay committed after it (read in one transaction)."""
         t = self.tables
@@ -183,6 +190,7 @@ class LiveStateStore:
             (tmp / "manifest.json").write_text(json.dumps({"run_id": run_id, "counts": counts}, ensure_ascii=False))
             _fsync_dir(tmp)
             with self.writing() as c:
+                self.lock_live(c)
                 state = self.live_state(c)
                 current = state.version if state else None
                 if built_from is not ANY and built_from != current:
@@ -236,6 +244,7 @@ class LiveStateStore:
         """Make the nightly snapshot before the live one live again; every decision stays applied on top."""
         t = self.tables
         with self.writing() as c:
+            self.lock_live(c)
             state = self.live_state(c)
             if state is None:
                 raise LookupError("还没有发布过任何快照")
