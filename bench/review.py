@@ -3,8 +3,8 @@
     .venv/bin/python bench/review.py [--records 100000] [--pending 100000] [--decisions 100]
 
 Prints, as p50 / p95 / max over real HTTP on loopback: a page load (the page, its first queue page
-and the place lists), a search with filters, the cluster view, each decision (checked, recorded,
-republished) and undo.
+and the place lists), a search with filters, the cluster view, each decision (checked, then committed
+with its overlay operation; no snapshot is copied) and undo. Run it with nothing else heavy on the machine.
 """
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ def main() -> None:
         "status": "pending"}).drop_duplicates(["left_org_id", "right_org_id"]).head(args.pending)
     store.publish(frames, None, {})
     add_user(store, "rev", "reviewer", "基准-review-river-41")
+    folders = len(list(store.snapshots_dir.iterdir()))
     auth = {"Authorization": f"Bearer {new_token(store, 'rev')}"}
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port,
@@ -97,9 +98,10 @@ def main() -> None:
     print(f"page load (page + first 20 of the queue + place lists), {len(loads)} times: {fig(loads)}")
     print(f"search + filter + page 2, {len(searches)} times: {fig(searches)}")
     print(f"cluster view, {len(clusters)} times: {fig(clusters)}")
-    print(f"decision (checked, recorded, republished), {len(decisions)} times: {fig(decisions)}")
+    print(f"decision (checked, committed with its overlay operation), {len(decisions)} times: {fig(decisions)}")
     print(f"undo, {len(undos)} times: {fig(undos)}")
-    print(f"pending after: {after['total_pending']:,}")
+    print(f"pending after: {after['total_pending']:,}; live state {store.live_state().label}; "
+          f"snapshot folders before/after: {folders}/{len(list(store.snapshots_dir.iterdir()))}")
 
 
 if __name__ == "__main__":

@@ -2,24 +2,27 @@
 
 Publishing writes the snapshot folder completely first, then flips the live version in one
 transaction; a run that fails anywhere before that commit leaves the previous snapshot live, and a
-folder without a database row is an orphan that ``prune`` removes.
+folder without a database row is an orphan that ``prune`` removes. What is live, the decision overlay
+and the compare-and-swap moves are in ``core.live``; a decision (facts, audit rows, overlay operations
+and the new live generation) is one transaction (``core.decisions``).
 """
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
-                        cast, create_engine, delete, func, insert, inspect, select, text, update)
-from sqlalchemy.exc import IntegrityError
+                        cast, create_engine, event, func, insert, inspect, select, text, update)
 from sqlalchemy.engine import Engine
+
+from core.decisions import DecisionConflict, DecisionStore, Fact  # noqa: F401  (the store's public names)
+from core.live import ANY, CACHE, LiveMoved, LiveState, LiveStateStore, Snapshot  # noqa: F401
+from core.overlay import pair_key  # noqa: F401
+from core.retention import Leases
 
 metadata = MetaData()
 runs = Table("runs", metadata,
@@ -33,11 +36,14 @@ runs = Table("runs", metadata,
 snapshots = Table("snapshots", metadata,
                   Column("version", Integer, primary_key=True, autoincrement=False),
                   Column("run_id", Integer), Column("created_at", DateTime(timezone=True), nullable=False),
-                  Column("path", Text, nullable=False), Column("counts", JSON), Column("note", Text))
+                  Column("path", Text, nullable=False), Column("counts", JSON), Column("note", Text),
+                  # the newest overlay operation the snapshot already contains (the rest apply on top)
+                  Column("folded_upto", Integer, default=0))
 live = Table("live", metadata,
              Column("id", Integer, primary_key=True, autoincrement=False),
              Column("version", Integer, nullable=False), Column("previous", Integer),
-             Column("updated_at", DateTime(timezone=True)))
+             Column("updated_at", DateTime(timezone=True)),
+             Column("generation", Integer, default=1))  # bumped by every move: the compare-and-swap token
 decisions = Table("decisions", metadata,
                   Column("id", Integer, primary_key=True, autoincrement=True),
                   Column("left_org_id", String(64), nullable=False), Column("right_org_id", String(64), nullable=False),
@@ -54,15 +60,15 @@ users = Table("users", metadata,
               Column("created_at", DateTime(timezone=True)),
               # province code (role province) or org id (society, ministry); empty for national roles
               Column("scope", String(64), nullable=False, server_default=""),
-              Column("can_review", Boolean, nullable=False, server_default=text("0")),
-              Column("disabled", Boolean, nullable=False, server_default=text("0")))
+              Column("can_review", Boolean, nullable=False, server_default=text("false")),
+              Column("disabled", Boolean, nullable=False, server_default=text("false")))
 # server-side login sessions: the cookie carries only the id, so logout and disable end them at once
 sessions = Table("sessions", metadata,
                  Column("id_hash", String(64), primary_key=True), Column("user", String(64), nullable=False, index=True),
                  Column("created_at", DateTime(timezone=True), nullable=False),
                  Column("last_seen", DateTime(timezone=True), nullable=False))
-USER_COLUMNS_ADDED = {"scope": "VARCHAR(64) NOT NULL DEFAULT ''", "can_review": "BOOLEAN NOT NULL DEFAULT 0",
-                      "disabled": "BOOLEAN NOT NULL DEFAULT 0"}
+USER_COLUMNS_ADDED = {"scope": "VARCHAR(64) NOT NULL DEFAULT ''", "can_review": "BOOLEAN NOT NULL DEFAULT false",
+                      "disabled": "BOOLEAN NOT NULL DEFAULT false"}
 # a reviewer's correction of a unit's name, category or place: a fact every later run applies to
 # that record before normalising it (like decisions); the newest active one per field counts
 corrections = Table("corrections", metadata,
@@ -78,62 +84,92 @@ parent_changes = Table("parent_changes", metadata,
                        Column("id", Integer, primary_key=True, autoincrement=True),
                        Column("run_id", Integer, index=True), Column("org_id", String(64)),
                        Column("old_parent", String(64)), Column("new_parent", String(64)),
-                       Column("reason", Text), Column("confidence", Float))
+                       Column("reason", Text), Column("confidence", Float),
+                       Column("change", String(8)))  # new / gone: against the run published before
+overlay_ops = Table("overlay_ops", metadata,
+                    Column("seq", Integer, primary_key=True, autoincrement=True),
+                    Column("kind", String(16), nullable=False),  # core.overlay.OP_KINDS
+                    Column("left_org_id", String(64)), Column("right_org_id", String(64)),
+                    Column("survivor", String(64)), Column("payload", JSON), Column("user", String(64)),
+                    Column("created_at", DateTime(timezone=True)))
+live_history = Table("live_history", metadata,
+                     Column("generation", Integer, primary_key=True, autoincrement=False),
+                     Column("version", Integer, nullable=False), Column("overlay_head", Integer),
+                     Column("on_top", Integer),  # overlay operations applied on top of the snapshot then
+                     Column("cause", Text), Column("user", String(64)), Column("at", DateTime(timezone=True)))
+leases = Table("leases", metadata,
+               Column("holder", String(128), primary_key=True), Column("version", Integer, nullable=False),
+               Column("generation", Integer), Column("since", DateTime(timezone=True)),
+               Column("expires_at", DateTime(timezone=True), nullable=False))
+# a request's idempotency key and what it answered: a retry gets the same answer, never a second decision
+requests = Table("requests", metadata,
+                 Column("key", String(128), primary_key=True), Column("user", String(64)),
+                 Column("result", JSON), Column("at", DateTime(timezone=True)))
+TABLES = SimpleNamespace(runs=runs, snapshots=snapshots, live=live, decisions=decisions, users=users,
+                         audit_log=audit_log, parent_changes=parent_changes, overlay_ops=overlay_ops,
+                         live_history=live_history, leases=leases, requests=requests, corrections=corrections)
+SQLITE_BUSY_SECONDS = 60  # a writer waits this long for another one (a nightly publish takes seconds)
 
-PUBLISH_THREADS = 2  # the machines this runs on have two cores
 SNAPSHOT_FRAMES = ("organizations", "id_map", "merge_suggestions", "activity_visibility", "records",
                    "rollup", "parent_changes", "province_gains")
-
-
-CACHE = "cache"  # a snapshot's folder of what the next run reuses (not part of the published contract)
 
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@dataclass
-class Snapshot:
-    version: int
-    path: Path
-    counts: dict
+class Store(LiveStateStore, DecisionStore, Leases):
+    tables = TABLES
+    now = staticmethod(now)
 
-    def frame(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-        return pd.read_parquet(self.path / f"{name}.parquet", columns=columns)
-
-    def has(self, name: str) -> bool:
-        return (self.path / f"{name}.parquet").exists()
-
-    def cached(self, name: str) -> pd.DataFrame:
-        """A frame of the cache the next run reuses (kept apart from the published frames)."""
-        return pd.read_parquet(self.path / CACHE / f"{name}.parquet")
-
-    def has_cached(self, name: str) -> bool:
-        return (self.path / CACHE / f"{name}.parquet").exists()
-
-    def cache_meta(self) -> dict:
-        """What made the cache (pipeline version, incremental or not); {} without one."""
-        return self.cached("meta").iloc[0].to_dict() if self.has_cached("meta") else {}
-
-
-class Store:
     def __init__(self, home: Path, url: str):
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.snapshots_dir = self.home / "snapshots"
         self.snapshots_dir.mkdir(exist_ok=True)
         _create_private_sqlite_file(url)
-        self.engine: Engine = create_engine(url, future=True)
+        self.sqlite = url.startswith("sqlite")
+        self.engine: Engine = create_engine(url, future=True, **(
+            {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}} if self.sqlite else {"pool_pre_ping": True}))
+        if self.sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
-        self._add_user_columns()
+        self._add_missing_columns()
 
-    def _add_user_columns(self) -> None:
-        """Databases made before accounts had scopes get the new columns (create_all adds no columns)."""
-        have = {c["name"] for c in inspect(self.engine).get_columns("users")}
+    def _add_missing_columns(self) -> None:
+        """Databases made by an older version get the new columns in place (create_all adds no columns):
+        the users' with their defaults, the others' nullable."""
+        existing = inspect(self.engine)
         with self.engine.begin() as c:
-            for name, ddl in USER_COLUMNS_ADDED.items():
-                if name not in have:
-                    c.execute(text(f"ALTER TABLE users ADD COLUMN {name} {ddl}"))
+            for table in metadata.sorted_tables:
+                have = {col["name"] for col in existing.get_columns(table.name)}
+                for col in table.columns:
+                    if col.name in have:
+                        continue
+                    ddl = USER_COLUMNS_ADDED.get(col.name) if table is users else None
+                    ddl = ddl or col.type.compile(dialect=self.engine.dialect)
+                    c.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {ddl}'))
+
+    @contextmanager
+    def writing(self):
+        """A write transaction; on SQLite it takes the write lock at once (``BEGIN IMMEDIATE``), so two
+        writers queue instead of failing half-way with "database is locked"."""
+        with self.engine.connect() as c:
+            if self.sqlite:
+                c.exec_driver_sql("BEGIN IMMEDIATE")
+            yield c
+            c.commit()
+
+    @contextmanager
+    def reading(self):
+        """A read transaction that sees one consistent state (several statements)."""
+        with self.engine.connect() as c:
+            if self.sqlite:
+                c.exec_driver_sql("BEGIN")
+            else:
+                c = c.execution_options(isolation_level="REPEATABLE READ")
+            yield c
+            c.rollback()
 
     # ------------------------------------------------------------------ runs
     def start_run(self, inputs: dict, full: bool = True) -> int:
@@ -172,7 +208,9 @@ class Store:
         return [dict(r) for r in rows]
 
     def record_parent_changes(self, run_id: int, changes: pd.DataFrame) -> None:
-        rows = changes[["org_id", "old_parent", "new_parent", "reason", "confidence"]].assign(run_id=run_id)
+        """A run's parent changes (tonight's, against the run published before: see hierarchy.changes)."""
+        columns = [c for c in ("org_id", "old_parent", "new_parent", "reason", "confidence", "change") if c in changes]
+        rows = changes[columns].assign(run_id=run_id)
         rows.to_sql("parent_changes", self.engine, if_exists="append", index=False, chunksize=20_000)
 
     def forget_parent_changes(self, run_id: int) -> None:
@@ -180,145 +218,14 @@ class Store:
         with self.engine.begin() as c:
             c.execute(parent_changes.delete().where(parent_changes.c.run_id == run_id))
 
-    # ------------------------------------------------------------------ snapshots
-    def live_snapshot(self) -> Snapshot | None:
-        with self.engine.connect() as c:
-            row = c.execute(select(live.c.version).where(live.c.id == 1)).first()
-            if row is None:
-                return None
-            snap = c.execute(select(snapshots).where(snapshots.c.version == row.version)).mappings().first()
-        return Snapshot(snap["version"], Path(snap["path"]), snap["counts"] or {}) if snap else None
-
-    def publish(self, frames: dict[str, pd.DataFrame], run_id: int | None, counts: dict,
-                note: str = "", unchanged_from: Snapshot | None = None,
-                cache: dict[str, pd.DataFrame] | None = None) -> Snapshot:
-        """Write every frame (and the next run's ``cache`` into its own folder), then make it live in one
-        transaction.
-
-        Frames missing from ``frames`` but present in ``unchanged_from`` are hard-linked from it, and so
-        is its cache when none is given (a review decision changes four frames, not the records or the
-        pair scores).
-        """
-        tmp = self.snapshots_dir / f".tmp-{uuid.uuid4().hex}"
-        (tmp / CACHE).mkdir(parents=True)
-        try:
-            files = [(tmp / f"{name}.parquet", frame) for name, frame in frames.items()]
-            files += [(tmp / CACHE / f"{name}.parquet", frame) for name, frame in (cache or {}).items()]
-            # frames written side by side: pyarrow encodes and compresses without holding the GIL
-            with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
-                list(pool.map(lambda item: item[1].to_parquet(item[0], index=False), files))
-            if unchanged_from is not None:
-                for old in unchanged_from.path.glob("*.parquet"):
-                    if old.stem not in frames:
-                        os.link(old, tmp / old.name)
-                if cache is None:
-                    for old in (unchanged_from.path / CACHE).glob("*.parquet"):
-                        os.link(old, tmp / CACHE / old.name)
-            (tmp / "manifest.json").write_text(json.dumps({"run_id": run_id, "counts": counts}, ensure_ascii=False))
-            _fsync_dir(tmp)
-            with self.engine.begin() as c:
-                version = int(c.execute(select(func.coalesce(func.max(snapshots.c.version), 0))).scalar()) + 1
-                final = self.snapshots_dir / f"v{version:05d}"
-                if final.exists():  # left by a publish whose commit never happened: no row points at it
-                    shutil.rmtree(final)
-                os.replace(tmp, final)
-                c.execute(insert(snapshots).values(version=version, run_id=run_id, created_at=now(),
-                                                   path=str(final), counts=counts, note=note))
-                self._point_live(c, version)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return Snapshot(version, final, counts)
-
-    def _point_live(self, c, version: int) -> None:
-        current = c.execute(select(live.c.version).where(live.c.id == 1)).scalar()
-        if current is None:
-            c.execute(insert(live).values(id=1, version=version, previous=None, updated_at=now()))
-        else:
-            c.execute(update(live).where(live.c.id == 1).values(version=version, previous=current, updated_at=now()))
-
-    def rollback(self) -> Snapshot:
-        """Make the snapshot published before the live one live again."""
-        with self.engine.begin() as c:
-            current = c.execute(select(live.c.version).where(live.c.id == 1)).scalar()
-            if current is None:
-                raise LookupError("还没有发布过任何快照")
-            older = c.execute(select(func.max(snapshots.c.version)).where(snapshots.c.version < current)).scalar()
-            if older is None or not Path(c.execute(select(snapshots.c.path).where(
-                    snapshots.c.version == older)).scalar()).exists():
-                raise LookupError(f"快照 v{current} 之前没有可回退的快照")
-            self._point_live(c, older)
-        return self.live_snapshot()
-
     def prune(self, keep: int) -> list[Path]:
-        """Remove snapshot folders beyond the newest ``keep`` (never the live one) and orphans."""
-        with self.engine.connect() as c:
-            known = {r.version: Path(r.path) for r in c.execute(select(snapshots.c.version, snapshots.c.path))}
-            current = c.execute(select(live.c.version).where(live.c.id == 1)).scalar()
-        keep_versions = set(sorted(known, reverse=True)[:max(keep, 2)]) | {current}
-        removed = []
-        for v, p in known.items():
-            if v not in keep_versions and p.exists():
-                shutil.rmtree(p, ignore_errors=True)
-                removed.append(p)
-        kept_paths = {p.resolve() for p in known.values()}
-        for p in self.snapshots_dir.iterdir():
-            if p.is_dir() and p.resolve() not in kept_paths:
-                shutil.rmtree(p, ignore_errors=True)
-                removed.append(p)
-        return removed
+        """Retention: snapshot folders beyond the newest ``keep`` (see ``prune_snapshots``)."""
+        return self.prune_snapshots(keep)
 
-    # ------------------------------------------------------------------ decisions and audit
-    def decisions_frame(self) -> pd.DataFrame:
-        with self.engine.connect() as c:
-            rows = c.execute(select(decisions).where(decisions.c.active.is_(True))).mappings().all()
-        return pd.DataFrame([dict(r) for r in rows],
-                            columns=["id", "left_org_id", "right_org_id", "pair_key", "decision", "survivor", "user",
-                                     "created_at", "active"])
-
+    # ------------------------------------------------------------------ audit
     def audit(self, user: str, action: str, detail: dict) -> None:
-        with self.engine.begin() as c:
+        with self.writing() as c:
             c.execute(insert(audit_log).values(at=now(), user=user, action=action, detail=detail))
-
-    def decide(self, left: str, right: str, decision: str, user: str, survivor: str | None = None,
-               detail: dict | None = None) -> int:
-        """Record a person's match/distinct fact; raises ``DecisionConflict`` if the pair is already decided."""
-        key = pair_key(left, right)
-        try:
-            with self.engine.begin() as c:
-                did = c.execute(insert(decisions).values(
-                    left_org_id=left, right_org_id=right, pair_key=key, decision=decision, survivor=survivor,
-                    user=user, created_at=now(), active=True)).inserted_primary_key[0]
-                c.execute(insert(audit_log).values(at=now(), user=user, action=f"decide:{decision}", detail={
-                    "decision_id": did, "left": left, "right": right, "survivor": survivor, **(detail or {})}))
-        except IntegrityError:
-            existing = self.active_decision(left, right)
-            raise DecisionConflict(existing) from None
-        return int(did)
-
-    def active_decision(self, left: str, right: str) -> dict | None:
-        with self.engine.connect() as c:
-            row = c.execute(select(decisions).where(decisions.c.pair_key == pair_key(left, right),
-                                                    decisions.c.active.is_(True))).mappings().first()
-        return dict(row) if row else None
-
-    def withdraw(self, decision_id: int, user: str, action: str = "undo") -> dict:
-        """Make a decision inactive (undo); the audit log keeps both."""
-        with self.engine.begin() as c:
-            row = c.execute(select(decisions).where(decisions.c.id == decision_id)).mappings().first()
-            if row is None or not row["active"]:
-                raise LookupError(f"决定 {decision_id} 不存在或已撤销")
-            c.execute(update(decisions).where(decisions.c.id == decision_id).values(active=False))
-            c.execute(insert(audit_log).values(at=now(), user=user, action=action, detail={
-                "decision_id": decision_id, "before": {k: row[k] for k in ("left_org_id", "right_org_id",
-                                                                          "decision", "survivor", "user")}}))
-        return dict(row)
-
-    def last_decision(self, user: str) -> dict | None:
-        with self.engine.connect() as c:
-            row = c.execute(select(decisions).where(decisions.c.user == user, decisions.c.active.is_(True))
-                            .order_by(decisions.c.id.desc()).limit(1)).mappings().first()
-        return dict(row) if row else None
 
     def audit_entries(self, limit: int = 100, offset: int = 0, **filters) -> list[dict]:
         """Audit rows, newest first; ``filters`` as ``audit_count`` takes them."""
@@ -344,40 +251,6 @@ class Store:
                     return dict(row)
         return None
 
-    def correct(self, org_id: str, changes: dict[str, str], user: str) -> list[int]:
-        """Record corrections of ``org_id``'s fields (``name``, ``category``, ``region_code``); an older
-        active correction of the same field stops counting."""
-        ids = []
-        with self.engine.begin() as c:
-            for field, value in changes.items():
-                c.execute(update(corrections).where(corrections.c.org_id == org_id, corrections.c.field == field,
-                                                    corrections.c.active.is_(True)).values(active=False))
-                ids.append(int(c.execute(insert(corrections).values(
-                    org_id=org_id, field=field, value=value, user=user, created_at=now(), active=True)
-                ).inserted_primary_key[0]))
-        return ids
-
-    def withdraw_corrections(self, ids: list[int]) -> None:
-        with self.engine.begin() as c:
-            c.execute(update(corrections).where(corrections.c.id.in_(ids)).values(active=False))
-
-    def corrections_frame(self) -> pd.DataFrame:
-        """Active corrections: ``org_id, field, value`` (one per record and field)."""
-        with self.engine.connect() as c:
-            rows = c.execute(select(corrections.c.org_id, corrections.c.field, corrections.c.value)
-                             .where(corrections.c.active.is_(True))).all()
-        return pd.DataFrame([tuple(r) for r in rows], columns=["org_id", "field", "value"])
-
-
-class DecisionConflict(Exception):
-    """Somebody already decided this pair."""
-
-    def __init__(self, existing: dict | None):
-        self.existing = existing or {}
-        who = self.existing.get("user", "另一位审核人")
-        what = {"match": "接受合并", "distinct": "拒绝合并"}.get(self.existing.get("decision"), "处理")
-        super().__init__(f"这一对已由 {who} {what}，未覆盖其决定；请刷新后继续。")
-
 
 def _audit_where(query, user: str | None = None, action: str | None = None, since: datetime | None = None,
                  until: datetime | None = None, mentions: str | None = None):
@@ -394,22 +267,12 @@ def _audit_where(query, user: str | None = None, action: str | None = None, sinc
     return query
 
 
-def pair_key(a: str, b: str) -> str:
-    return f"{min(a, b)}|{max(a, b)}"
-
-
-def _fsync_dir(path: Path) -> None:
-    for p in path.iterdir():
-        if p.is_dir():  # the cache folder
-            _fsync_dir(p)
-            continue
-        with open(p, "rb") as f:
-            os.fsync(f.fileno())
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL: readers (the service, status) never wait for a writer and a writer never waits for them
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+    cursor.close()
 
 
 def _create_private_sqlite_file(url: str) -> None:

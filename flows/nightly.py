@@ -19,6 +19,7 @@ from core.guards import Shrink, ShrinkHeld, measure_shrink, shrink_message
 from core.lineage import RETIRED_BASIS
 from core.memory import resident_mb
 from core.quality import ValidationOutcome
+from core.retention import apply_retention
 from core.sources import InputRejected
 from core.spreadsheet import write_for_people
 from core.store import open_store
@@ -27,6 +28,9 @@ from flows.environment import process_alive
 from flows.pipeline import Runner, run_pipeline
 from flows.publishing import input_summary, publish_artifacts, write_run_report
 from flows.shapes import CheckedInputs, Inputs, PreviousRun
+from hierarchy.changes import changes_since
+
+NIGHTLY_LEASE_SECONDS = 12 * 3600  # released when the run ends; a killed run's lease runs out by itself
 
 
 def _record_parent_changes(store, run_id: int, changes: pd.DataFrame, run_dir) -> None:
@@ -153,21 +157,30 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
     runner = OnPrefect(run_id, run_dir, report, inputs)
     report["timings"] = timings = runner.timings
     recorded = None
+    lease = f"nightly:run-{run_id}"
     try:
         live = store.live_snapshot()
+        if live is not None:  # the snapshot this run builds on stays on disk until it has published
+            store.hold(lease, live.version, NIGHTLY_LEASE_SECONDS)
         previous = PreviousRun.from_snapshot(live, full)
         report["incremental"] = previous is not None and previous.incremental
+        # the decisions, corrections and the overlay operation they reach, read together: what is committed
+        # later stays on top of this run's snapshot (publish folds only up to ``folded``), so none is lost
+        decisions, corrections, folded = store.decisions_with_watermark()
         # read inline: the pipeline then holds the only reference to the exports and drops them once checked
         result = run_pipeline(_ingest(settings, store, run_id, inputs, report, runner), previous, settings,
-                              decisions=store.decisions_frame(), corrections=store.corrections_frame(), runner=runner,
-                              run_id=run_id)
+                              decisions=decisions, corrections=corrections, runner=runner, run_id=run_id)
         del previous
         res, orgs = result.resolution, result.hierarchy.organizations
         report["resolution"], report["gains"], report["reused"] = res, result.visibility.gains, result.lineage.reused
         # the run's record of parent changes (database rows and CSV) is written beside the validation
         # of the result; a run that then fails to publish takes it back (see below)
         recording = ThreadPoolExecutor(max_workers=1)
-        recorded = recording.submit(_record_parent_changes, store, run_id, result.hierarchy.changes, run_dir)
+        # recorded: tonight's changes against the last published run's (the full list is the snapshot's frame)
+        last = live.base_frame("parent_changes") if live is not None and live.has("parent_changes") else None
+        tonight = changes_since(result.hierarchy.changes, last)
+        report["parent_changes_tonight"] = len(tonight)
+        recorded = recording.submit(_record_parent_changes, store, run_id, tonight, run_dir)
         recording.shutdown(wait=False)  # its one thread ends when the record is written
         with runner.stage("validate_result"):
             report["validations"] = list(runner.input_validation.result()) + report["validations"]
@@ -187,9 +200,12 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         counts = report["counts"] = result.counts
         with runner.stage("publish"):
             recorded.result()
-            snap = store.publish(result.frames, run_id, counts, cache=result.cache)
+            # compare-and-swap: published only if the live snapshot is still the one this run built on
+            snap = store.publish(result.frames, run_id, counts, cache=result.cache,
+                                 built_from=live.version if live else None, folded_upto=folded)
             recorded = None  # published: the record stands
-            store.prune(settings.keep_snapshots)
+            store.release(lease)
+            apply_retention(store, settings)
         report.update(status="succeeded", snapshot_version=snap.version)
         path = write_run_report(run_dir, report)
         publish_artifacts(report, path)
@@ -199,6 +215,10 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         return {"run_id": run_id, "status": "succeeded", "snapshot_version": snap.version, "counts": counts,
                 "report": str(path), "timings": timings, "dedupe": res.stats, "hierarchy": result.hierarchy.rebuilt}
     except BaseException as e:
+        try:
+            store.release(lease)
+        except Exception:  # must not hide the original failure; the lease runs out by itself
+            logger.exception("event=lease_not_released run_id=%s", run_id)
         for running in runner.side_work:
             running.wait()  # its thread must not outlive the run
         if recorded is not None:  # nothing was published: take the run's parent changes back

@@ -43,3 +43,27 @@ def parent_changes(orgs: pd.DataFrame, known_ids) -> pd.DataFrame:
                          "reason": np.array(out, dtype=object), "confidence": confidence[rows],
                          "needs_review": review[rows]},
                         columns=["org_id", "name", "old_parent", "new_parent", "reason", "confidence", "needs_review"])
+
+
+def changes_since(changes: pd.DataFrame, last: pd.DataFrame | None) -> pd.DataFrame:
+    """Tonight's parent changes against the last published run's full list, with a ``change`` column:
+    ``new`` (a change that was not there, or now points elsewhere) and ``gone`` (last run's change of a
+    unit that no longer has one: it keeps its declared parent now, or left the registry). The full list
+    is ``changes`` itself (kept in the snapshot); last run's list plus tonight's rows gives it again.
+
+    >>> last = pd.DataFrame({"org_id": ["a", "b"], "old_parent": ["x", "y"], "new_parent": ["p", "q"]})
+    >>> now = pd.DataFrame({"org_id": ["a", "c"], "old_parent": ["x", "z"], "new_parent": ["p", "r"]})
+    >>> changes_since(now, last)[["org_id", "change"]].values.tolist()
+    [['c', 'new'], ['b', 'gone']]
+    """
+    if last is None:
+        return changes.assign(change="new")
+    columns = list(changes.columns)
+    fresh = ~_change_keys(changes).isin(set(_change_keys(last)))
+    gone = last[~last["org_id"].isin(set(changes["org_id"]))].reindex(columns=columns)
+    return pd.concat([changes[fresh].assign(change="new"), gone.assign(change="gone")], ignore_index=True)
+
+
+def _change_keys(frame: pd.DataFrame) -> pd.Series:
+    return frame["org_id"].astype(str) + "\x1f" + frame["old_parent"].astype(str) + "\x1f" + \
+        frame["new_parent"].astype(str)

@@ -66,13 +66,13 @@ class AdminData:
 
     def _cached(self, current: Loaded, key, build):
         with self._lock:
-            if self._version != current.version:
-                self._version, self._cache = current.version, {}
+            if self._version != current.generation:  # a decision changes units: the lists are built again
+                self._version, self._cache = current.generation, {}
             if key in self._cache:
                 return self._cache[key]
         value = build()
         with self._lock:
-            if self._version == current.version:
+            if self._version == current.generation:
                 self._cache[key] = value
         return value
 

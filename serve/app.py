@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
     """The service on the live snapshot of ``settings.home`` (it follows newly published snapshots)."""
     settings = settings or load_settings()
     store = store or open_store(settings)
-    holder = SnapshotHolder(store, poll_seconds=poll_seconds, min_reload_seconds=min_reload_seconds)
+    holder = SnapshotHolder(store, poll_seconds=poll_seconds, min_reload_seconds=min_reload_seconds,
+                            lease_seconds=settings.lease_seconds)
     desk = Desk(store)
 
     @asynccontextmanager

@@ -1,25 +1,36 @@
-"""Carrying out reviewers' decisions: check them, record the facts, republish the live snapshot.
+"""Carrying out reviewers' decisions: check them, then commit the facts, their audit rows and the live
+state's overlay operations together (``Store.commit_decision``), against the live state they were
+checked on.
 
 Used by the web page, the JSON API and ``orgreg review``; every path goes through ``Desk`` so the
 rules (what may be decided, by whom), the conflict checks and the audit log are the same everywhere.
 A merge passes the nightly clustering's own conflict rule (``dedupe.cluster.group_conflicts``).
 Each action is one *batch* in the audit log with the state it changed, so undo puts it back exactly.
+When another process (a second worker, the terminal, the nightly run) moved the live state while a
+decision was being checked, it is checked again on the new state (``LiveMoved`` → retry).
 """
 from __future__ import annotations
 
 import re
 import threading
 import uuid
+from dataclasses import dataclass
 
 import pandas as pd
 
+from core.decisions import Fact
+from core.live import LiveMoved
+from core.overlay import OVERLAY_FRAMES, OverlayOp, apply_op, editable, touched_sources
 from core.regions import default_regions
+from core.schema import NATIONAL_CATEGORIES
 from core.store import DecisionConflict, Store, pair_key
 from dedupe.cluster import group_conflicts
 from serve import queue as queues
 from serve import review
 
-EDITED = ("organizations", "id_map", "merge_suggestions", "activity_visibility")
+EDITED = OVERLAY_FRAMES
+NO_OPS = 2 ** 31 - 1  # live_changes(after=NO_OPS): the state alone (a full load reads the overlay itself)
+RETRIES = 8  # moves of the live state by others while one decision is checked: more means a stuck writer
 SUGGESTION_ID = re.compile(r"^([A-Za-z0-9_.:]{1,64})-([A-Za-z0-9_.:]{1,64})$")
 MAX_CLUSTER = 60  # units shown and decided at once; a larger component is cut (said in the answer)
 
@@ -63,28 +74,68 @@ def _unreached(units: list[str], keep: str, edges: list[dict]) -> list[str]:
     return [min(part) for part in nx.connected_components(g) if keep not in part]
 
 
+@dataclass
+class _Kept:
+    version: int  # nightly snapshot
+    generation: int
+    head: int  # newest overlay operation applied to ``frames``
+    frames: dict
+    queue: pd.DataFrame | None = None
+
+
+def retried(action):
+    """Run a deciding method again on the new live state when another process moved it meanwhile."""
+    def run(self, *args, **kwargs):
+        for _ in range(RETRIES):
+            try:
+                return action(self, *args, **kwargs)
+            except LiveMoved:
+                continue
+        raise LiveMoved("当前状态一直在被其他进程更新，决定未提交；请稍后重试。")
+    run.__doc__, run.__name__ = action.__doc__, action.__name__
+    return run
+
+
 class Desk:
-    _lock = threading.Lock()  # one republish at a time per process; the database settles the rest
+    _lock = threading.Lock()  # one decision at a time per process; the database's compare-and-swap settles the rest
 
     def __init__(self, store: Store):
         self.store = store
         self.regions = default_regions()
-        # the live snapshot's frames and queue, kept between requests: a page load must not re-read
-        # a million records; a decision replaces them with what it published
-        self._cache: tuple[int, dict, pd.DataFrame | None] | None = None
+        # the live frames and queue, kept between requests: a page load must not re-read a million
+        # records; a decision (here or in another process) is applied to them as its overlay operations
+        self._cache: _Kept | None = None
         self._cache_lock = threading.RLock()  # the start-up warm-up and requests share the cache
         self._seen: tuple | None = None  # (queue, decided keys, queue without them): page loads reuse it
 
     # ------------------------------------------------------------------ reading
     def frames(self) -> tuple[int, dict[str, pd.DataFrame]]:
-        snap = self.store.live_snapshot()
-        if snap is None:
-            raise LookupError("还没有发布的快照：请先运行 orgreg nightly")
+        """The live generation and the live frames (the nightly snapshot with the decision overlay)."""
         with self._cache_lock:
-            if self._cache is None or self._cache[0] != snap.version:
+            k = self._cache
+            state, ops = self.store.live_changes(k.head if k else NO_OPS)
+            if state is None:
+                raise LookupError("还没有发布的快照：请先运行 orgreg nightly")
+            if k is not None and k.generation == state.generation:
+                return k.generation, dict(k.frames)
+            if k is not None and k.version == state.version:
+                # the same nightly snapshot: only the operations since ours are applied, and the queue
+                # rows of the records they touch are built again
+                frames, sources = editable(k.frames), set()
+                ids = set(frames["id_map"]["source_org_id"])
+                for op in ops:
+                    sources |= touched_sources(frames, op)
+                    frames = apply_op(frames, op, ids)
+                queue = k.queue
+                if queue is not None and sources:
+                    queue = queues.refreshed(queue, frames, sources, self.decided(), self.regions)
+                self._cache = _Kept(k.version, state.generation, max([k.head] + [op.seq for op in ops]), frames,
+                                    queue)
+            else:
+                snap = self.store.live_snapshot()
                 frames = {n: snap.frame(n) for n in EDITED + ("records",) if snap.has(n)}
-                self._cache = (snap.version, frames, None)  # only ever a complete set of frames
-            return self._cache[0], dict(self._cache[1])
+                self._cache = _Kept(snap.version, snap.generation, snap.head, frames)
+            return self._cache.generation, dict(self._cache.frames)
 
     def decided(self) -> set[str]:
         return set(self.store.decisions_frame()["pair_key"])
@@ -93,10 +144,10 @@ class Desk:
         """Pending suggestions nobody has decided, most impact first."""
         decided = self.decided()
         with self._cache_lock:
-            version, current = self.frames()
-            if self._cache[2] is None:
-                self._cache = (version, self._cache[1], queues.review_queue(current, decided, self.regions))
-            queue = self._cache[2]
+            _, current = self.frames()
+            if self._cache.queue is None:
+                self._cache.queue = queues.review_queue(current, decided, self.regions)
+            queue = self._cache.queue
             seen = self._seen
             if seen is not None and seen[0] is queue and seen[1] == decided:
                 return seen[2]  # nobody decided anything since: the filtered queue as it was
@@ -139,24 +190,39 @@ class Desk:
         return queues.describe_unit(self.frames()[1], self.regions, org_id)
 
     # ------------------------------------------------------------------ deciding
-    def decide(self, sid: str, decision: str, user: dict, survivor: str | None = None) -> dict:
-        """``accept`` or ``reject`` the pending suggestion ``sid``."""
+    @retried
+    def decide(self, sid: str, decision: str, user: dict, survivor: str | None = None,
+               request_key: str | None = None) -> dict:
+        """``accept`` or ``reject`` the pending suggestion ``sid``; ``request_key`` (the client's
+        idempotency key): a retry with it gets the first answer again, and nothing is decided twice."""
         left, right = parse_suggestion_id(sid)
         if decision not in ("accept", "reject"):
             raise ValueError("decision 应为 accept 或 reject")
         with self._lock:
+            kept = self.store.replayed(request_key)
+            if kept is not None:
+                return kept
+            existing = self.store.active_decision(left, right)
+            if existing and existing["user"] == user["name"] and \
+                    existing["decision"] == ("match" if decision == "accept" else "distinct") and \
+                    (survivor is None or existing["survivor"] == survivor):
+                # the same person sending the same decision again (a retry after a lost answer): done
+                return {"id": sid, "kind": decision, "decision": decision, "decisions": [existing["id"]],
+                        "survivor": existing["survivor"], "replayed": True}
             self._pending(sid, left, right)
             if decision == "reject":
-                return self._batch(user, "reject", [(left, right, "distinct", None)], sid=sid)
-            _, frames = self.frames()
+                return self._batch(user, "reject", [(left, right, "distinct", None)], sid=sid,
+                                   request_key=request_key)
+            generation, frames = self.frames()
             canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
             return self._merge_units(frames, user, [canon[left], canon[right]], survivor, [(left, right)],
-                                     kind="accept", sid=sid)
+                                     kind="accept", sid=sid, generation=generation, request_key=request_key)
 
+    @retried
     def merge(self, org_ids: list[str], user: dict, survivor: str | None = None) -> dict:
         """A merge a reviewer proposes (“这两个是同一单位”), checked like the nightly clustering."""
         with self._lock:
-            _, frames = self.frames()
+            generation, frames = self.frames()
             canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
             missing = [o for o in org_ids if o not in canon.index]
             if missing:
@@ -165,21 +231,22 @@ class Desk:
             if len(units) < 2:
                 raise ValueError("这些记录已经是同一单位，无需合并")
             pairs = [(org_ids[0], o) for o in org_ids[1:] if canon[o] != canon[org_ids[0]]]
-            return self._merge_units(frames, user, units, survivor, pairs, kind="merge")
+            return self._merge_units(frames, user, units, survivor, pairs, kind="merge", generation=generation)
 
+    @retried
     def decide_cluster(self, sid: str, decision: str, user: dict, groups: list[list[str]] | None = None,
                        survivors: dict[str, str] | None = None) -> dict:
         """Decide the whole cluster of ``sid``: reject every suggestion in it, or accept it as the given
         ``groups`` (lists of unit or record ids; default: one group) — suggestions inside a group are
         accepted, between groups rejected. Refused, with nothing changed, when a group holds a conflict."""
         with self._lock:
+            generation, frames = self.frames()
             view = self.cluster(sid)
             units = [u["org_id"] for u in view["units"]]
-            _, frames = self.frames()
             canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
             if decision == "reject":
                 facts = [(s["left_org_id"], s["right_org_id"], "distinct", None) for s in view["suggestions"]]
-                return self._batch(user, "cluster-reject", facts, sid=sid)
+                return self._batch(user, "cluster-reject", facts, sid=sid, frames=frames, generation=generation)
             if decision != "accept":
                 raise ValueError("decision 应为 accept 或 reject")
             groups = groups or [units]
@@ -207,9 +274,10 @@ class Desk:
             for s in view["suggestions"]:
                 if group_of[s["left"]] != group_of[s["right"]]:
                     facts.append((s["left_org_id"], s["right_org_id"], "distinct", None))
-            return self._batch(user, "cluster-accept", facts, sid=sid,
+            return self._batch(user, "cluster-accept", facts, sid=sid, frames=frames, generation=generation,
                                extra={"groups": mapped, "survivors": list(chosen.values())})
 
+    @retried
     def correct(self, org_id: str, changes: dict[str, str], user: dict) -> dict:
         """Correct the surviving name, category or place of ``org_id``'s unit: a fact every later
         nightly run applies to that record (like decisions), and the live lookup shows at once."""
@@ -218,22 +286,28 @@ class Desk:
         if problems:
             raise ValueError("；".join(problems))
         with self._lock:
-            version, frames = self.frames()
+            generation, frames = self.frames()
             canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
             if org_id not in canon.index:
                 raise LookupError(f"组织库中没有 ID 为 {org_id} 的记录")
             unit = canon[org_id]
             before = review.before_state(frames, {unit})
-            ids = self.store.correct(unit, changes, user["name"])
-            frames = review.apply_correction(frames, unit, changes, self.regions)
+            fields = dict(changes)
+            orgs = frames["organizations"].set_index("org_id")
+            category = changes.get("category", orgs.at[unit, "category"])
+            if changes.get("region_code") and category not in NATIONAL_CATEGORIES:
+                fields["province_code"] = self.regions.province(changes["region_code"]) or ""
             batch = uuid.uuid4().hex[:12]
-            self.store.audit(user["name"], "review:correct", {
-                "batch": batch, "kind": "correct", "decisions": [], "corrections": ids, "units": [unit],
-                "changes": changes, "before": before, "after": {unit: unit}})
-            snap = self._publish(frames, {"batch": batch, "kind": "correct"}, f"{user['name']}: correct",
-                                 set(before["id_map"]))
-        return {"org_id": unit, "batch": batch, "kind": "correct", "changes": changes, "snapshot_version": snap.version}
+            receipt = self.store.commit_decision(
+                user["name"], correct=(unit, changes), ops=[OverlayOp("correct", unit, unit, payload={"fields": fields})],
+                batch=("review:correct", {"batch": batch, "kind": "correct", "units": [unit], "changes": changes,
+                                          "before": before, "after": {unit: unit}}),
+                expected=generation)
+            self.frames()  # our operation is applied to the kept frames and queue
+        return {"org_id": unit, "batch": batch, "kind": "correct", "changes": changes,
+                "snapshot_version": receipt.result.get("snapshot_version"), "live": receipt.label}
 
+    @retried
     def undo(self, user: dict) -> dict:
         """Take back the user's latest batch still in force (call again to go further back)."""
         with self._lock:
@@ -241,24 +315,25 @@ class Desk:
             if batch is None:
                 raise LookupError(f"{user['name']} 没有可撤销的决定")
             detail = batch["detail"]
-            _, frames = self.frames()
+            generation, frames = self.frames()
             now = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
             moved = [u for u, c in (detail.get("after") or {}).items() if now.get(u) != c]
             if moved:  # somebody changed these units since: putting back our state would undo theirs too
                 raise Refused(f"撤销不了：{'、'.join(moved)} 在这次操作之后又被改动过；请在单位页面上拆分或重新决定。")
-            self.store.withdraw_corrections(detail.get("corrections", []))
-            for did in detail["decisions"]:
-                try:
-                    self.store.withdraw(did, user["name"], action="undo:withdraw")
-                except LookupError:
-                    pass  # already withdrawn (an admin's unmerge took it back meanwhile)
-            frames = review.restore(frames, detail["before"])
-            snap = self._publish(frames, {"undo": detail["batch"]}, f"{user['name']}: undo",
-                                 set(detail["before"]["id_map"]))
-            self.store.audit(user["name"], "undo", {"batch": detail["batch"], "kind": detail["kind"]})
+            active = set(self.store.decisions_frame()["id"].tolist())
+            # a decision an admin's unmerge took back meanwhile stays withdrawn
+            withdraw = [did for did in detail["decisions"] if did in active]
+            receipt = self.store.commit_decision(
+                user["name"], withdraw=withdraw, withdraw_action="undo:withdraw",
+                withdraw_corrections=detail.get("corrections", []),
+                ops=[OverlayOp("restore", payload=detail["before"])],
+                batch=("undo", {"batch": detail["batch"], "kind": detail["kind"]}), expected=generation)
+            self.frames()
         return {"undone": detail["batch"], "kind": detail["kind"], "id": detail.get("sid"),
-                "decisions": detail["decisions"], "snapshot_version": snap.version}
+                "decisions": detail["decisions"], "snapshot_version": receipt.result.get("snapshot_version"),
+                "live": receipt.label}
 
+    @retried
     def unmerge(self, source: str, user: dict) -> dict:
         """Split ``source`` out of the unit it was merged into, automatically or by a person (admins only)."""
         require_admin(user, "拆分合并")
@@ -274,10 +349,9 @@ class Desk:
             partner = survivor if survivor != source else idm.loc[
                 (idm["canonical_org_id"] == source) & (idm["source_org_id"] != source), "source_org_id"].iloc[0]
             existing = self.store.active_decision(source, partner)
-            if existing and existing["decision"] == "match":
-                self.store.withdraw(existing["id"], user["name"], action="unmerge:withdraw-match")
+            withdraw = [existing["id"]] if existing and existing["decision"] == "match" else []
             result = self._batch(user, "unmerge", [(source, partner, "distinct", None)], frames=frames,
-                                 extra={"unmerge": source, "from": survivor})
+                                 extra={"unmerge": source, "from": survivor}, generation=version, withdraw=withdraw)
         return dict(result, unmerged=source, **{"from": survivor})
 
     # ------------------------------------------------------------------ inside
@@ -291,7 +365,8 @@ class Desk:
                               f"要合并两条未被建议的记录，请用“这两个是同一单位”）")
 
     def _merge_units(self, frames: dict, user: dict, units: list[str], survivor: str | None,
-                     pairs: list[tuple[str, str]], kind: str, sid: str | None = None) -> dict:
+                     pairs: list[tuple[str, str]], kind: str, sid: str | None = None, generation=None,
+                     request_key: str | None = None) -> dict:
         canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
         keep = canon.get(survivor, None) if survivor else review.default_survivor(frames, units)
         if keep not in units:
@@ -304,51 +379,38 @@ class Desk:
         # units joined by none of the pairs (an explicit merge of three) are joined through the survivor
         linked = {canon[a] for p in pairs for a in p}
         facts += [(keep, u, "match", keep) for u in units if u not in linked]
-        return self._batch(user, kind, facts, sid=sid, frames=frames, extra={"survivor": keep})
+        return self._batch(user, kind, facts, sid=sid, frames=frames, extra={"survivor": keep}, generation=generation,
+                           request_key=request_key)
 
     def _batch(self, user: dict, kind: str, facts: list[tuple], sid: str | None = None, frames: dict | None = None,
-               extra: dict | None = None) -> dict:
-        """Record ``facts`` (left, right, match/distinct, survivor) as one batch and republish with them."""
-        version, current = self.frames()
-        frames = frames or current
+               extra: dict | None = None, generation: int | None = None, withdraw=(),
+               request_key: str | None = None) -> dict:
+        """Commit ``facts`` (left, right, match/distinct, survivor) as one batch: the facts, their audit
+        rows, the batch's row with the state it changes (for undo) and their overlay operations, in one
+        transaction on the live generation the facts were checked on."""
+        if frames is None or generation is None:
+            generation, frames = self.frames()
         canon = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
         units = {canon[x] for f in facts for x in f[:2]}
         before = review.before_state(frames, units, [(a, b) for a, b, *_ in facts])
-        batch, done = uuid.uuid4().hex[:12], []
-        try:
-            for left, right, decision, survivor in facts:
-                done.append(self.store.decide(left, right, decision, user["name"], survivor,
-                                              {"batch": batch, "kind": kind, "suggestion": sid, "snapshot": version}))
-        except DecisionConflict:
-            for did in done:  # all or nothing: somebody decided one of these meanwhile
-                self.store.withdraw(did, user["name"], action="withdraw:conflict")
-            raise
-        for left, right, decision, survivor in facts:
-            frames = review.apply_match(frames, left, right, survivor) if decision == "match" else \
-                review.set_status(review.unmerge(frames, left) if kind == "unmerge" else frames, left, right, "rejected")
-        after = {u: frames["id_map"].loc[frames["id_map"]["source_org_id"] == u, "canonical_org_id"].iloc[0]
-                 for u in sorted(units)}
-        self.store.audit(user["name"], f"review:{kind}", {
-            "batch": batch, "kind": kind, "sid": sid, "decisions": done, "units": sorted(units), "after": after,
-            "before": before, **(extra or {})})
-        # a batch of rejects changes no unit: its rows leave the queue with the decided keys, nothing is rebuilt
-        merged = any(f[2] == "match" for f in facts) or kind == "unmerge"
-        snap = self._publish(frames, {"batch": batch, "kind": kind}, f"{user['name']}: {kind}",
-                             set(before["id_map"]) if merged else set())
-        return {"id": sid, "batch": batch, "kind": kind, "decisions": done, "decision": kind,
-                "survivor": (extra or {}).get("survivor"), "snapshot_version": snap.version, **(extra or {})}
-
-    def _publish(self, frames: dict, counts: dict, note: str, sources: set[str]):
-        """Republish the four edited frames (the rest are linked from the live snapshot); the kept
-        queue gets the rows of ``sources`` (records whose unit changed) built again."""
-        live = self.store.live_snapshot()
-        snap = self.store.publish({n: frames[n] for n in EDITED}, None, counts, note=note, unchanged_from=live)
-        with self._cache_lock:
-            old_queue = self._cache[2] if self._cache else None
-            if old_queue is not None and sources:
-                old_queue = queues.refreshed(old_queue, frames, sources, self.decided(), self.regions)
-            self._cache = (snap.version, dict(frames), old_queue)
-        return snap
+        batch = uuid.uuid4().hex[:12]
+        ops = [OverlayOp("match", a, b, keep) if decision == "match" else
+               OverlayOp("unmerge" if kind == "unmerge" else "distinct", a, b) for a, b, decision, keep in facts]
+        after_frames = editable(frames)
+        for op in ops:
+            after_frames = apply_op(after_frames, op)
+        after_canon = after_frames["id_map"].set_index("source_org_id")["canonical_org_id"]
+        after = {u: after_canon[u] for u in sorted(units)}
+        receipt = self.store.commit_decision(
+            user["name"], facts=[Fact(a, b, decision, keep) for a, b, decision, keep in facts], withdraw=withdraw,
+            withdraw_action="unmerge:withdraw-match", ops=ops, expected=generation, request_key=request_key,
+            result={"id": sid, "batch": batch, "kind": kind, "decision": kind,
+                    "survivor": (extra or {}).get("survivor"), **(extra or {})},
+            detail={"batch": batch, "kind": kind, "suggestion": sid, "snapshot": self._cache.version},
+            batch=(f"review:{kind}", {"batch": batch, "kind": kind, "sid": sid, "units": sorted(units),
+                                      "after": after, "before": before, **(extra or {})}))
+        self.frames()  # our operations (and any other process's before them) are applied to the kept frames
+        return receipt.result
 
 
 __all__ = ["Desk", "DecisionConflict", "Refused", "NotAllowed", "parse_suggestion_id", "pair_key"]

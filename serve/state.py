@@ -1,13 +1,17 @@
 """The live snapshot as the service sees it, swapped for a newer one without a restart.
 
-A background thread polls the store for the live version; a new version is loaded and indexed
-while the old one keeps answering, then replaced in one assignment (readers never see half).
+A background thread polls the store for the live generation (a new nightly snapshot, a decision
+added to its overlay, a rollback); the new state is loaded and indexed while the old one keeps
+answering, then replaced in one assignment (readers never see half). The process holds a lease on the
+snapshot it serves, renewed at every poll, so that no prune removes it meanwhile.
 """
 from __future__ import annotations
 
 import ctypes
 import gc
 import logging
+import os
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -66,6 +70,8 @@ class Loaded:
     children: dict[str, list[str]]
     records: pd.DataFrame  # CHECK_COLUMNS, indexed by the canonical id (sorted)
     retired: pd.DataFrame | None = None  # ids that left the registry (core.lineage), indexed by source_org_id
+    generation: int = 0  # the live state's generation (bumped by every decision, publish and rollback)
+    label: str = ""  # how people see it, e.g. v7+3 (snapshot 7 and three decisions on top)
 
 
 def load(store: Store, regions: RegionTable) -> Loaded | None:
@@ -87,7 +93,8 @@ def load(store: Store, regions: RegionTable) -> Loaded | None:
         pd.Series(id_map["canonical_org_id"].to_numpy(), index=id_map["source_org_id"].to_numpy())).rename("unit"))
     return Loaded(snap.version, orgs.set_index("org_id", drop=False), canonical, index, visibility,
                   snap.frame("rollup").set_index("org_id"), children, by_unit.sort_index(),
-                  snap.frame("retired_ids").set_index("source_org_id") if snap.has("retired_ids") else None)
+                  snap.frame("retired_ids").set_index("source_org_id") if snap.has("retired_ids") else None,
+                  snap.generation, snap.label)
 
 
 def settle_memory() -> None:
@@ -110,8 +117,10 @@ def _return_free_memory() -> None:
 
 class SnapshotHolder:
     def __init__(self, store: Store, regions: RegionTable | None = None, poll_seconds: float = 5.0,
-                 min_reload_seconds: float = MIN_RELOAD_SECONDS):
+                 min_reload_seconds: float = MIN_RELOAD_SECONDS, lease_seconds: float = 300.0):
         self.min_reload_seconds = min_reload_seconds
+        self.lease_seconds = max(lease_seconds, 3 * poll_seconds)
+        self.holder_name = f"serve:{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.store = store
         self.regions = regions or default_regions()
         self.poll_seconds = poll_seconds
@@ -124,20 +133,31 @@ class SnapshotHolder:
         self._thread: threading.Thread | None = None
 
     def refresh(self) -> bool:
-        """Load the live snapshot if it is not the one being served; True when it changed."""
-        snap = self.store.live_snapshot()
-        if snap is None or (self.current is not None and self.current.version == snap.version):
+        """Load the live state if it is not the one being served; True when it changed."""
+        state = self.store.live_state()
+        if state is None or (self.current is not None and self.current.generation == state.generation):
             return False
         with self._lock:  # one load at a time; readers keep using the old bundle meanwhile
-            if self.current is not None and self.current.version == snap.version:
+            if self.current is not None and self.current.generation == self.store.live_state().generation:
                 return False
             loaded = load(self.store, self.regions)
             self._last_load = time.monotonic()
             if loaded is not None:
                 self.current = loaded
-                log.info("serving snapshot v%s", loaded.version)
+                self.renew_lease()
+                log.info("serving snapshot %s (generation %s)", loaded.label, loaded.generation)
                 settle_memory()
         return True
+
+    def renew_lease(self) -> None:
+        """Tell prune which snapshot this process serves (its lease runs out if the process dies)."""
+        current = self.current
+        if current is None:
+            return
+        try:
+            self.store.hold(self.holder_name, current.version, self.lease_seconds, current.generation)
+        except Exception:  # a busy database must not stop the service: the lease is renewed at the next poll
+            log.exception("could not renew the snapshot lease")
 
     def refresh_soon(self) -> None:
         """Load a new snapshot in the background; the request that published it does not wait.
@@ -178,7 +198,12 @@ class SnapshotHolder:
 
     def stop(self) -> None:
         self._stop.set()
+        try:
+            self.store.release(self.holder_name)
+        except Exception:
+            log.exception("could not release the snapshot lease")
 
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_seconds):
+            self.renew_lease()
             self.refresh_soon()  # a bad snapshot must not stop the service: the old one keeps serving

@@ -56,12 +56,12 @@ def _signed_in(home, token, user, password_stdin):
 
 def _run(action):
     """Carry out a desk action; refusals become a Chinese message and a non-zero exit."""
-    from core.store import DecisionConflict
+    from core.store import DecisionConflict, LiveMoved
     from serve.desk import NotAllowed, Refused
 
     try:
         return action()
-    except (DecisionConflict, Refused) as e:
+    except (DecisionConflict, Refused, LiveMoved) as e:
         err.print(str(e))
         raise typer.Exit(EXIT_CONFLICT)
     except NotAllowed as e:
@@ -112,7 +112,7 @@ def review_show(suggestion: str, home: Optional[Path] = HOME, token: Optional[st
 
 
 def _done(result: dict, what: str) -> None:
-    console.print(f"{what}（操作 {result.get('batch') or result.get('undone')}），已发布快照 v{result['snapshot_version']}")
+    console.print(f"{what}（操作 {result.get('batch') or result.get('undone')}），当前状态 {result.get('live', '')}")
 
 
 @review_app.command("accept")

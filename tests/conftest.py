@@ -96,3 +96,45 @@ def robot():
     state["url"] = f"http://127.0.0.1:{server.server_address[1]}/cgi-bin/webhook/send?key=K"
     yield state
     server.shutdown()
+
+
+# PostgreSQL for the store, decision and race tests: .ci/run installs and starts Debian's server and sets
+# ORGREG_TEST_POSTGRES_URL (and ORGREG_TEST_REQUIRE_POSTGRES=1: there a missing server is a failure)
+POSTGRES_URL = os.environ.get("ORGREG_TEST_POSTGRES_URL", "postgresql+psycopg://orgreg:orgreg@127.0.0.1:5432/postgres")
+
+
+def _postgres_admin():
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as c:
+            c.execute(sa.text("SELECT 1"))
+    except Exception as e:  # no server reachable here
+        engine.dispose()
+        if os.environ.get("ORGREG_TEST_REQUIRE_POSTGRES") == "1":
+            raise RuntimeError(f"PostgreSQL is required here but not reachable at {POSTGRES_URL}: {e}")
+        return None
+    return engine
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database: SQLite in tmp_path, or a new PostgreSQL database (skipped without a server)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'orgreg.db'}"
+        return
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = _postgres_admin()
+    if admin is None:
+        pytest.skip(f"no PostgreSQL server reachable at {POSTGRES_URL}")
+    name = f"orgreg_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

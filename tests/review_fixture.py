@@ -26,11 +26,20 @@ ACTIVITIES = [("a1", "c2", "440100"), ("a2", "c1", "440100"), ("a3", "w1", "3301
               ("a6", "x2", "210303"), ("a7", "x2", "210303"), ("a8", "x1", "210106")]
 
 
-def write(folder: Path, rename: dict | None = None) -> tuple[Path, Path]:
+# one company name at two places that exclude each other and once without a place: the placeless record
+# is suggested with both (a name known at several places goes to review), two pending suggestions each
+COMPANY_WORDS = "星河 蓝鲸 青松 金桥 银杏 紫藤 远帆 白鹭 红枫 翠竹 墨香 云杉 晨曦 雪莲 松涛 海棠 丹桂 碧波 苍鹰 飞燕 锦绣 玉兰 启明 恒信 瑞丰".split()
+LONG_QUEUE = [row for i, w in enumerate(COMPANY_WORDS) for row in (
+    (f"r{i}p", f"{w}生物科技有限公司", "其他", "440106", "否"), (f"r{i}q", f"{w}生物科技有限公司", "其他", "330106", "否"),
+    (f"r{i}z", f"{w}生物科技有限公司", "其他", "", "否"))]
+
+
+def write(folder: Path, rename: dict | None = None, extra: list[tuple] = ()) -> tuple[Path, Path]:
+    """The fixture's two exports in ``folder`` (``extra`` registry rows added, e.g. ``LONG_QUEUE``)."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = [{"org_id": o, "name": (rename or {}).get(o, n), "category": c, "region_code": r, "region": "",
              "parent_id": "", "certified": cert, "created_at": "2023-01-01", "updated_at": ""}
-            for o, n, c, r, cert in REGISTRY]
+            for o, n, c, r, cert in REGISTRY + list(extra)]
     pd.DataFrame(rows).to_csv(folder / "registry.csv", index=False)
     pd.DataFrame([{"activity_id": a, "title": "科普日活动", "org_id": o, "region_code": r, "host_units": "",
                    "start_date": "2023-09-16"} for a, o, r in ACTIVITIES]).to_csv(folder / "activities.csv", index=False)

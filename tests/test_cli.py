@@ -53,7 +53,7 @@ def test_export_writes_the_contract_files_or_says_nothing_is_published(home, tmp
 
 def test_status_shows_the_live_snapshot(home, tmp_path_factory):
     code, out, _ = orgreg("status", "--home", home)
-    assert code == 0 and "当前快照：v1" in out
+    assert code == 0 and "当前状态：v1（第1代）=夜间快照v1" in out and "磁盘占用" in out and "当前状态的来历" in out
     code, out, _ = orgreg("status", "--home", tmp_path_factory.mktemp("empty-home"))
     assert code == 0 and "尚未发布" in out
 
@@ -65,7 +65,24 @@ def test_publish_needs_an_action_and_a_snapshot_to_go_back_to(home):
     assert code == 1 and "之前没有可回退的快照" in err
     publish(home)  # a second nightly result: v2
     code, out, _ = orgreg("publish", "--rollback", "--home", home)
-    assert code == 0 and "当前快照v1" in out
+    assert code == 0 and "已回退到夜间快照v1" in out
+
+
+def test_rollback_keeps_the_decisions_made_since(home):
+    from core.config import load_settings
+    from core.store import open_store
+    from serve.desk import Desk
+
+    store = open_store(load_settings(home=home))
+    publish(home)  # the second nightly: v2
+    Desk(store).merge(["g1", "g2"], {"name": "rev", "role": "reviewer"}, "g1")
+    assert store.live_state().label == "v2+1"
+    code, out, _ = orgreg("publish", "--rollback", "--home", home)
+    assert code == 0 and "已回退到夜间快照v1" in out and "1个审核操作叠加在其上" in out
+    ids = store.live_snapshot().frame("id_map").set_index("source_org_id")["canonical_org_id"]
+    assert store.live_state().label == "v1+1" and ids["g2"] == "g1"  # the merge is still live
+    code, out, _ = orgreg("status", "--home", home)
+    assert "rollbackfromv2" in out and "v1+1" in out
 
 
 def test_user_add_and_token(home):

@@ -310,3 +310,45 @@ def test_a_snapshot_without_suggestions_gives_an_empty_queue_not_an_error(tmp_pa
     frames["merge_suggestions"] = frames["merge_suggestions"].iloc[0:0]
     queue = review_queue(frames, set(), default_regions())
     assert len(queue) == 0 and "haystack" in queue.columns
+
+
+def test_a_retried_decision_is_answered_once(service):
+    sid = pending(service)["results"][0]["id"]
+    key = dict(service.rev, **{"Idempotency-Key": "req-1"})
+    first = decide(service, sid, headers=key, decision="accept")
+    again = decide(service, sid, headers=key, decision="accept")
+    assert first.status_code == again.status_code == 200 and again.json() == first.json()
+    plain = decide(service, sid, decision="accept")
+    assert plain.status_code == 200 and plain.json()["replayed"]  # the same decision by the same person: done
+    assert len(service.store.decisions_frame()) == 1 and len(service.store.overlay_ops()) == 1
+
+
+def test_every_desk_path_is_an_overlay_operation_not_a_snapshot(service):
+    folders = sorted(p.name for p in service.store.snapshots_dir.iterdir())
+    generation = service.store.live_state().generation
+    sid = pending(service)["results"][0]["id"]
+    assert decide(service, sid, decision="accept").status_code == 200
+    r = service.post("/api/review/units/c2/correction", json={"name": "广州市科学技术协会（更正）"}, headers=service.rev)
+    assert r.status_code == 200
+    assert service.post("/api/review/undo", headers=service.rev).status_code == 200
+    assert service.post("/api/review/undo", headers=service.rev).status_code == 200
+    assert sorted(p.name for p in service.store.snapshots_dir.iterdir()) == folders  # no snapshot was copied
+    ops = service.store.overlay_ops()
+    assert [op.kind for op in ops] == ["match", "correct", "restore", "restore"]
+    state = service.store.live_state()
+    assert state.generation == generation + 4 and state.label == f"v{state.version}+4"
+    assert len(service.store.live_history(10)) >= 4
+
+
+def test_a_scoped_reviewer_decides_no_cluster_reaching_another_province(service):
+    from serve.auth import add_user, new_token
+
+    add_user(service.store, "ln", "province", "辽宁-river-tea-41", scope="210000", can_review=True)
+    ln = {"Authorization": f"Bearer {new_token(service.store, 'ln')}"}
+    sid = sid_of(service, "x0", "x1")  # 沈阳's unit with a placeless one: in 辽宁's queue ...
+    assert sid in {r["id"] for r in pending(service, headers=ln)["results"]}
+    groups = [["x1", "x0"], ["x2"], ["x3"], ["t1"], ["t2"]]
+    r = service.post(f"/api/review/clusters/{sid}", json={"decision": "accept", "groups": groups}, headers=ln)
+    assert r.status_code == 403 and "x3" in r.json()["detail"]  # ... but its cluster holds 四平 (吉林)
+    assert service.store.decisions_frame().empty
+    assert decide(service, sid, headers=ln, decision="reject").status_code == 200  # the pair itself is theirs

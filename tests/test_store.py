@@ -47,7 +47,7 @@ def test_a_publish_killed_before_commit_leaves_a_consistent_state(tmp_path):
     code = f"""
 import os, signal, pandas as pd
 from core.store import Store
-import core.store as s
+import core.live as s
 store = Store({str(tmp_path)!r}, "sqlite:///{db}")
 s._fsync_dir = lambda path: os.kill(os.getpid(), signal.SIGKILL)
 store.publish({{"id_map": pd.DataFrame({{"source_org_id": ["bad"]}})}}, None, {{}})

@@ -18,7 +18,8 @@ def pages_router(holder: SnapshotHolder) -> APIRouter:
         current = holder.current
         if current is None:
             return JSONResponse({"status": "starting", "detail": "还没有发布的快照"}, status_code=503)
-        return {"status": "ok", "snapshot_version": current.version}
+        return {"status": "ok", "snapshot_version": current.version, "live_version": current.generation,
+                "live": current.label}
 
     @router.get("/", response_class=HTMLResponse, summary="归口单位选择演示页", dependencies=[PUBLIC])
     def demo(request: Request):

@@ -4,12 +4,12 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from core.schema import CATEGORIES
-from core.store import DecisionConflict, Store
+from core.store import DecisionConflict, LiveMoved, Store
 from serve import queue as queues
 from serve.audit_view import audit_csv, audit_filters, audit_rows
 from serve.auth import auth_of, check_csrf, csrf_token, require_user
@@ -58,6 +58,8 @@ def _answer(action, on_publish):
             "decision", "user", "survivor")}}, status_code=409)
     except Refused as e:
         return JSONResponse({"detail": str(e), "conflicts": e.conflicts}, status_code=409)
+    except LiveMoved as e:  # other processes kept moving the live state: nothing was committed
+        return JSONResponse({"detail": str(e)}, status_code=503)
     except NotAllowed as e:
         raise HTTPException(403, str(e))
     except KeyError:
@@ -91,6 +93,21 @@ def review_router(store: Store, desk: Desk, on_publish) -> APIRouter:
         hit = queue[queue["id"] == sid]
         if len(hit) and mine(request)(hit).empty:
             raise HTTPException(403, "这条建议不涉及您管辖范围内的单位")
+
+    def cluster_in_scope(request: Request, sid: str) -> None:
+        """403 when a scoped reviewer's cluster decision would reach a unit of another area (units
+        without a place belong to nobody's area and stay decidable, as in a single suggestion)."""
+        area, current = scope_of(request.state.user), request.app.state.holder.current
+        if area.national or current is None:
+            return
+        try:
+            units = [u["org_id"] for u in desk.cluster(sid)["units"]]
+        except LookupError:
+            return  # the desk answers it
+        province = current.orgs["province_code"]
+        foreign = [u for u in units if province.get(u, "") and not area.allows_unit(current, u)]
+        if foreign:
+            raise HTTPException(403, f"这一组里有不在您管辖范围内的单位（{'、'.join(foreign[:5])}），请交给全国审核员")
 
     def units_in_scope(request: Request, org_ids: list[str]) -> None:
         area, current = scope_of(request.state.user), request.app.state.holder.current
@@ -180,16 +197,20 @@ def review_router(store: Store, desk: Desk, on_publish) -> APIRouter:
 
     @router.post("/api/review/suggestions/{sid}", summary="决定一条待审核建议：接受或拒绝（冲突或已被决定时 409）",
                  dependencies=[REVIEW])
-    def decide(request: Request, body: DecisionRequest, sid: str = _sid()):
+    def decide(request: Request, body: DecisionRequest, sid: str = _sid(),
+               idempotency_key: str | None = Header(None, max_length=100,
+                                                    description="重试时带上同一个键：只决定一次，返回第一次的结果")):
         user = require_user(request, role="reviewer", write=True)
         in_scope(request, sid)
-        return _answer(lambda: desk.decide(sid, body.decision, user, body.survivor), on_publish)
+        key = f"{user['name']}:{idempotency_key}" if idempotency_key else None
+        return _answer(lambda: desk.decide(sid, body.decision, user, body.survivor, request_key=key), on_publish)
 
     @router.post("/api/review/clusters/{sid}", summary="整组决定：按分组接受（组内合并、组间拒绝）或整组拒绝；有冲突时 409",
                  dependencies=[REVIEW])
     def decide_cluster(request: Request, body: ClusterRequest, sid: str = _sid()):
         user = require_user(request, role="reviewer", write=True)
         in_scope(request, sid)
+        cluster_in_scope(request, sid)
         return _answer(lambda: desk.decide_cluster(sid, body.decision, user, body.groups, body.survivors), on_publish)
 
     @router.post("/api/review/merges", summary="“这两个是同一单位”：合并未被建议的记录（经过与每晚聚类相同的冲突检查）",

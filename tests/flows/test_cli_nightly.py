@@ -39,7 +39,7 @@ def test_nightly_exit_codes_and_messages(orgreg, tmp_path):
     code, _, err = orgreg("nightly", "--no-such-option")
     assert code == 2 and "--no-such-option" in err
     code, out, _ = orgreg("status", "--home", tmp_path / "home")
-    assert code == 0 and "当前快照：v1" in out and "输入被拒绝" in out
+    assert code == 0 and "当前状态：v1" in out and "输入被拒绝" in out
 
 
 def test_the_robot_hears_of_a_rejected_run_and_if_asked_of_a_published_one(orgreg, tmp_path, robot, monkeypatch):
