@@ -19,7 +19,7 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/orgreg nightly
 	$(VENV)/bin/orgreg export .orgreg/export
-	@echo "结果：.orgreg/export/（数据合同的四个 CSV），运行报告见上方路径；orgreg serve 启动查询服务。"
+	@echo "结果：.orgreg/export/（数据合同的四个 CSV，以及已停用的 ID、主办单位链接和缺失单位），运行报告见上方路径；orgreg serve 启动查询服务。"
 
 test: install
 	$(PY) -m pytest
