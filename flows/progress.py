@@ -15,7 +15,7 @@ from rich.table import Table
 
 STAGES = {"ingest": "读入导出文件", "validate_input": "校验输入", "normalise": "规范化名称与地区",
           "duplicates": "查重", "hierarchy": "重建上下级", "visibility": "活动可见性",
-          "validate_result": "校验结果", "publish": "发布快照"}
+          "hosts": "链接主办/承办单位", "validate_result": "校验结果", "publish": "发布快照"}
 STAGE_LINE = re.compile(r"event=stage_(start|end) stage=(\w+)(?:.*? seconds=([\d.]+))?")
 COUNT_LABELS = {"registry_rows": "组织库行数", "registry_kept": "进入快照", "registry_quarantined": "组织库隔离",
                 "activities_rows": "活动行数", "activities_quarantined": "活动隔离", "canonical_orgs": "规范单位",
