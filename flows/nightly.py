@@ -25,6 +25,7 @@ from core.spreadsheet import write_for_people
 from core.store import open_store
 from flows import pipeline, tasks
 from flows.environment import process_alive
+from flows.notify import announced
 from flows.pipeline import Runner, run_pipeline
 from flows.publishing import input_summary, publish_artifacts, write_run_report
 from flows.shapes import CheckedInputs, Inputs, PreviousRun
@@ -98,10 +99,11 @@ def schedule_of(cron: str, timezone: str):
 
 
 def serve_schedule(settings, cron: str, timezone: str) -> None:
-    """Register deployment ``nightly/nightly`` and run it on the schedule (blocks; needs a real server)."""
-    nightly.serve(name="nightly", schedules=[schedule_of(cron, timezone)],
-                  parameters={"registry": str(settings.registry), "activities": str(settings.activities),
-                              "home": str(settings.home)})
+    """Register deployment ``nightly/nightly`` and run it on the schedule (blocks; needs a real server);
+    every scheduled run is announced as ``orgreg nightly``'s are (``ORGREG_NOTIFY_WEBHOOK``)."""
+    announced(nightly).serve(name="nightly", schedules=[schedule_of(cron, timezone)],
+                             parameters={"registry": str(settings.registry), "activities": str(settings.activities),
+                                         "home": str(settings.home)})
 
 
 def with_dask(address: str):

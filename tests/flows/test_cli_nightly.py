@@ -57,3 +57,36 @@ def test_the_robot_hears_of_a_rejected_run_and_if_asked_of_a_published_one(orgre
     monkeypatch.setenv("ORGREG_NOTIFY_ON_SUCCESS", "true")
     assert orgreg("nightly", "--registry", registry, "--activities", activities, "--home", home)[0] == 0
     assert "第 3 次运行：成功，已发布快照 v2" in robot["received"][-1][1]["text"]["content"]
+
+
+def test_orgreg_schedule_announces_its_runs_as_nightly_does(orgreg, tmp_path, robot, monkeypatch):
+    """The flow ``orgreg schedule`` serves carries the same hooks: a scheduled run with a bad export reaches
+    the robot with its reason (the deployment's run is the served flow called with its parameters)."""
+    import signal
+
+    import flows.environment
+    from prefect.flows import Flow
+
+    served = {}
+    monkeypatch.setattr(Flow, "serve", lambda self, **kw: served.update(flow=self, **kw))
+    monkeypatch.setattr(flows.environment, "ensure_prefect_server", lambda home: "http://127.0.0.1:4200/api")
+    monkeypatch.setenv("ORGREG_NOTIFY_WEBHOOK", robot["url"])
+    registry, activities = write(tmp_path / "input")
+    home = tmp_path / "home"
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        code, out, _ = orgreg("schedule", "--cron", "0 3 * * *", "--registry", registry, "--activities", activities,
+                              "--home", home)
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    assert code == 0 and "定时：03***（Asia/Shanghai）" in out
+    assert served["name"] == "nightly" and served["schedules"][0].cron == "0 3 * * *"
+    assert served["flow"](**served["parameters"])["status"] == "succeeded"
+    assert robot["received"] == []  # published: not announced unless asked
+    bad = tmp_path / "bad.csv"
+    bad.write_text("组织名称,组织类别\n广州市科协,市级科协\n", encoding="utf-8")
+    with pytest.raises(Exception, match="org_id"):
+        served["flow"](**{**served["parameters"], "registry": str(bad)})
+    text = robot["received"][-1][1]["text"]["content"]
+    assert text.startswith("【组织库夜间清洗】第 2 次运行：输入被拒绝，未发布") and "缺少必需的列 org_id" in text
+    assert f"报告：{home / 'runs' / '00002' / 'report.html'}" in text
