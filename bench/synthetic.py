@@ -78,6 +78,7 @@ class Generator:
         self.units: list[Unit] = []
         self.assoc: dict[tuple[str, str], str] = {}  # (category, code) -> entity
         self.s2t = opencc.OpenCC("s2t")
+        self.variation = ""  # the kinds of variation of the last variant (bench.independent names them)
 
     def add(self, category: str, name: str, code: str) -> Unit:
         u = Unit(f"E{len(self.units) + 1:07d}", category, name, code)
@@ -199,7 +200,8 @@ class Generator:
                 rows.append({"org_id": oid, "name": name, "category": cat, "region_code": code, "region": region,
                              "parent_id": "", "certified": rng.choice(["是", "否", "否", "true", "0"]) if i == 0 else
                              rng.choice(["否", "false", "0"]), "created_at": created.strftime(rng.choice(
-                                 ["%Y-%m-%d %H:%M:%S", "%Y/%-m/%-d"])), "updated_at": "", "entity_id": u.entity_id})
+                                 ["%Y-%m-%d %H:%M:%S", "%Y/%-m/%-d"])), "updated_at": "", "entity_id": u.entity_id,
+                             "variation": self.variation if i else ""})
                 u.records.append(oid)
         f = pd.DataFrame(rows).drop_duplicates("org_id")
         by_entity = {u.entity_id: u for u in self.units}
@@ -223,9 +225,10 @@ class Generator:
 
 
 def generate(n_units: int = 3000, seed: int = 11, noise: frozenset[str] = ALL_NOISE, dup_share: float = 0.12,
-             activities_per_unit: float = 0.7) -> dict[str, pd.DataFrame]:
-    """``registry``, ``activities`` and the truth frames (``truth_orgs``, ``truth_activities``, ``truth_entities``)."""
-    g = Generator(seed, frozenset(noise), default_regions())
+             activities_per_unit: float = 0.7, generator: type[Generator] = Generator) -> dict[str, pd.DataFrame]:
+    """``registry``, ``activities`` and the truth frames (``truth_orgs``, ``truth_activities``, ``truth_entities``;
+    ``truth_variations`` when the generator names its variants' kinds, as ``bench.independent``'s does)."""
+    g = generator(seed, frozenset(noise), default_regions())
     g.build_units(n_units)
     records = g.records(dup_share)
     rng, r = g.rng, g.regions
@@ -256,11 +259,14 @@ def generate(n_units: int = 3000, seed: int = 11, noise: frozenset[str] = ALL_NO
     truth_entities = pd.DataFrame([{"entity_id": u.entity_id, "category": u.category, "name": u.name,
                                     "region_code": u.region_code, "parent_entity_id": u.parent,
                                     "province_code": province(u), "n_records": len(u.records)} for u in g.units])
-    return {"registry": records.drop(columns=["entity_id"]),
+    frames = {"registry": records.drop(columns=["entity_id", "variation"]),
             "activities": activities.drop(columns=["true_entity_id", "true_province_code"]),
             "truth_orgs": truth_orgs,
             "truth_activities": activities[["activity_id", "true_entity_id", "true_province_code"]],
             "truth_entities": truth_entities}
+    if (records["variation"] != "").any():
+        frames["truth_variations"] = records[["org_id", "entity_id", "variation"]]
+    return frames
 
 
 def write(frames: dict[str, pd.DataFrame], outdir, truth: bool = True) -> None:
