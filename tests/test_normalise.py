@@ -1,7 +1,8 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from core.normalise import name_key, normalise_name, snap_unit_word, split_name
+from core.normalise import name_key, normalise_name, split_name
+from core.unit_words import snap_unit_word
 
 pieces = st.sampled_from(list("广州市科协學會技术中国（）() 、，。·北京朝阳区第一二三中学有限公司ＡＢ１２图书管馆七") +
                          ["科學技術協會", "科协", "（重复）", "北师大", "第8", "乾安县"])

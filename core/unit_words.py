@@ -1,0 +1,105 @@
+"""The generic words names end with: what units are (图书馆, 科学技术协会, 有限公司 …), how a typo in them is
+mended, and how they are cut off a name so that its distinguishing head is left."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from core.typos import homophones
+
+# Longest first: a company's 科协 is 有限公司 + 科学技术协会, and both are generic.
+GENERIC_SUFFIXES = sorted([
+    "科学技术协会", "协会", "学会", "研究会", "联合会", "促进会", "基金会",
+    "股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "集团公司", "公司", "集团",
+], key=len, reverse=True)
+# What units are (the last word of most names). A one-character homophone typo of one of these at the
+# end of a name is snapped back, because pinyin input makes homophones the commonest typo in Chinese.
+UNIT_WORDS = sorted(set(GENERIC_SUFFIXES) | {
+    "科技馆", "科普馆", "博物馆", "纪念馆", "图书馆", "文化馆", "美术馆", "体育馆", "天文馆", "展览馆",
+    "青少年宫", "少年宫", "示范园", "科普园", "生态园", "产业园", "科技园", "植物园", "动物园", "公园",
+    "活动中心", "服务中心", "服务站", "工作站", "研究所", "研究院", "研究中心", "设计院", "中学", "小学",
+    "学校", "幼儿园", "医院", "中医院", "卫生院", "保健院", "教育基地", "科普基地", "委员会", "管理局",
+    "监督管理局", "融媒体中心", "控制中心", "推广中心", "推广站", "气象局", "地震局", "水文站", "红十字会",
+}, key=len, reverse=True)
+# two-character generic words whose one-character typos are mended (公司 / 集团 typos meet 有限公司 first)
+_TYPED_SHORT_WORDS = frozenset({"学会", "协会", "科协", "小学", "中学"})
+@lru_cache(maxsize=1)
+def _masked_unit_words() -> dict[str, list[str]]:
+    masked: dict[str, list[str]] = {}
+    for w in UNIT_WORDS + list(_SHORT_GENERIC):
+        if len(w) >= 3 or w in _TYPED_SHORT_WORDS:
+            for i in range(len(w)):
+                masked.setdefault(w[:i] + "\0" + w[i + 1:], []).append(w)
+    return masked
+
+
+def snap_unit_word(key: str) -> str:
+    """Correct a one-character typo in the unit word a name ends with (图书管 → 图书馆), and in the
+    generic suffixes before it (有限公斯科学技术胁会).
+
+    The longest unit word the name ends with wins, so 科学枝术协会 is mended although it ends with
+    the correct 协会; a different word that is not a typo (科技局) is left alone. The two-character
+    generic words (学会, 协会, 科协) are mended only after at least two characters of name.
+
+    >>> snap_unit_word("涟源市图书管"), snap_unit_word("光润船舶有限公斯科学枝术协会"), snap_unit_word("东安区科技局")
+    ('涟源市图书馆', '光润船舶有限公司科学技术协会', '东安区科技局')
+    >>> snap_unit_word("浙江省力学雪会"), snap_unit_word("林芝地区棵协"), snap_unit_word("中国职业安全健康胁会")
+    ('浙江省力学学会', '林芝地区科学技术协会', '中国职业安全健康协会')
+    """
+    done = ""
+    for _ in range(3):  # a unit word, then up to two generic suffixes before it
+        key, word = _snap_tail(key)
+        if not word:
+            break
+        key, done = key[: -len(word)], word + done
+        if word not in GENERIC_SUFFIXES:
+            break
+    return key + done
+
+
+def _snap_tail(key: str) -> tuple[str, str]:
+    """``(key, the unit word it now ends with or '')`` after mending a typo in its last word."""
+    cut, word = _snapped_ending(key[-_UNIT_WORD_LENGTHS[0]:], min(len(key), _UNIT_WORD_LENGTHS[0] + 2))
+    return (key[:len(key) - cut] + word if cut else key), word
+
+
+@lru_cache(maxsize=1 << 17)
+def _snapped_ending(ending: str, length_of_key: int) -> tuple[int, str]:
+    """``(characters to cut, word to put instead)`` for a name's last characters (``ending``); remembered,
+    because a registry repeats a few thousand endings."""
+    masked = _masked_unit_words()
+    for length in _UNIT_WORD_LENGTHS:
+        tail = ending[-length:]
+        if len(tail) < length or length_of_key <= length + (1 if length == 2 else 0):
+            continue
+        if tail in _UNIT_WORD_SET:
+            return 0, tail
+        for i in range(length):
+            for word in masked.get(tail[:i] + "\0" + tail[i + 1:], ()):
+                if homophones(tail[i], word[i], loose=True):
+                    return length, _SHORT_GENERIC.get(word, word)
+    return 0, ""
+
+
+# 科协 is expanded before typos are mended; a typo'd 科协 (科胁, 棵协) is 科学技术协会 too
+_SHORT_GENERIC = {"科协": "科学技术协会"}
+_UNIT_WORD_SET = frozenset(UNIT_WORDS)
+_UNIT_WORD_LENGTHS = sorted({len(w) for w in UNIT_WORDS if len(w) >= 2}, reverse=True)
+
+
+def split_suffix(core: str) -> tuple[str, str]:
+    """Cut generic suffixes off a name without its place prefix: ``(head, suffix)``.
+
+    >>> split_suffix("润辉水务有限公司科学技术协会")
+    ('润辉水务', '有限公司科学技术协会')
+    """
+    suffix = ""
+    for _ in range(2):
+        for g in GENERIC_SUFFIXES:
+            if core.endswith(g) and len(core) > len(g) - (1 if not suffix else 0) - 1:
+                core, suffix = core[: -len(g)], g + suffix
+                break
+        else:
+            break
+    return core, suffix
+
+
