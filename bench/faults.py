@@ -11,13 +11,12 @@ that succeeded but is not live. For the lineage scenarios, "data lost" counts id
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -26,155 +25,10 @@ from common import ROOT  # noqa: E402 (puts the repository on sys.path)
 # bench/hierarchy.py would shadow the hierarchy package for the modules imported below
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-import pandas as pd
-
-DEV = ROOT.parent / "shared" / "data" / "dev"
-ORGREG = [sys.executable, "-c", "import cli; cli.main()"]
-DECIDER = """
-import sys, time
-from core.config import load_settings
-from core.store import open_store
-from serve.desk import Desk
-from serve.queue import suggestion_id
-desk = Desk(open_store(load_settings(home=sys.argv[1])))
-for pair in sys.argv[3:]:
-    left, right = pair.split(",")
-    desk.decide(suggestion_id(left, right), "reject", {"name": sys.argv[2], "role": "reviewer"})
-    time.sleep(0.5)
-"""
-
-
-class Home:
-    """A state directory with its database, run through the real CLI in subprocesses."""
-
-    def __init__(self, root: Path, name: str, db: str | None, data: Path):
-        self.path, self.data = root / name, data
-        self.env = dict(os.environ, PYTHONPATH=str(ROOT), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
-        self.db_name = None
-        if db:
-            self.db_name = f"orgreg_faults_{name.replace('-', '_')}_{os.getpid()}"
-            _admin(db, f'CREATE DATABASE "{self.db_name}"')
-            import sqlalchemy as sa
-
-            self.env["ORGREG_DATABASE_URL"] = sa.engine.make_url(db).set(database=self.db_name).render_as_string(
-                hide_password=False)
-        self.db = db
-
-    def cli(self, *args, wait=True):
-        cmd = ORGREG + list(args) + ["--home", str(self.path)]
-        if not wait:
-            return subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True)
-        return subprocess.run(cmd, env=self.env, cwd=ROOT, capture_output=True, text=True)
-
-    def nightly(self, registry=None, wait=True, *extra):
-        return self.cli("nightly", "--registry", str(registry or self.data / "registry.csv"), "--activities",
-                        str(self.data / "activities.csv"), *extra, wait=wait)
-
-    def base(self):
-        """The first snapshot, published from the dev set's stages run once in-process (fast; see BASE)."""
-        store = self.store()
-        store.publish(base_frames(self.data), None, {}, note="faults: base")
-        return store
-
-    def store(self):
-        from core.config import load_settings
-        from core.store import open_store
-
-        os.environ.pop("ORGREG_DATABASE_URL", None)
-        if "ORGREG_DATABASE_URL" in self.env:
-            return open_store(load_settings(home=self.path, database_url=self.env["ORGREG_DATABASE_URL"]))
-        return open_store(load_settings(home=self.path))
-
-    def drop(self):
-        if self.db_name:
-            _admin(self.db, f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-
-
-BASE: dict = {}
-
-
-def base_frames(data: Path) -> dict:
-    """The snapshot frames of ``data`` (the nightly's stages in-process), computed once for every scenario."""
-    if data not in BASE:
-        from core.config import load_settings
-        from flows.pipeline import read_inputs, run_pipeline
-
-        BASE[data] = run_pipeline(read_inputs(data / "registry.csv", data / "activities.csv"), None,
-                                  load_settings()).frames
-    return BASE[data]
-
-
-def _admin(url: str, sql: str) -> None:
-    import sqlalchemy as sa
-
-    with sa.create_engine(url, isolation_level="AUTOCOMMIT").connect() as c:
-        c.execute(sa.text(sql))
-
-
-def usable(home: Home) -> bool:
-    """Every documented reader works: status, export, and the service loads the live state."""
-    out = Path(tempfile.mkdtemp())
-    ok = home.cli("status").returncode == 0 and home.cli("export", str(out)).returncode == 0
-    if ok:
-        from core.regions import default_regions
-        from serve.state import load
-
-        ok = load(home.store(), default_regions()) is not None
-    shutil.rmtree(out, ignore_errors=True)
-    return ok
-
-
-def decisions_lost(store) -> int:
-    """Active facts whose pair does not show the decision in the live state, and overlay operations without a fact."""
-    facts = store.decisions_frame()
-    if facts.empty:
-        return 0
-    snap = store.live_snapshot()
-    canon = snap.frame("id_map").set_index("source_org_id")["canonical_org_id"]
-    lost = 0
-    for f in facts.itertuples():
-        if f.left_org_id not in canon.index or f.right_org_id not in canon.index:
-            continue  # a record the registry no longer has: the fact waits for it
-        together = canon[f.left_org_id] == canon[f.right_org_id]
-        lost += together != (f.decision == "match")
-    return int(lost)
-
-
-def data_lost(store, registry: Path) -> int:
-    """Source records of ``registry`` missing from the live id map."""
-    ids = set(pd.read_csv(registry, dtype=str, usecols=["org_id"])["org_id"].dropna())
-    live = set(store.live_snapshot().frame("id_map")["source_org_id"])
-    return len(ids - live)
-
-
-def pending_pairs(store, n: int) -> list[tuple[str, str]]:
-    """``n`` pending suggestions (the desk decides only those; a reject touches no unit)."""
-    s = store.live_snapshot().frame("merge_suggestions")
-    s = s[s["status"] == "pending"].sort_values(["left_org_id", "right_org_id"])
-    return list(zip(s["left_org_id"][:n], s["right_org_id"][:n]))
-
-
-def reviewer(store, name: str) -> str:
-    """A reviewer account; its API token."""
-    from serve.auth import add_user, new_token
-
-    add_user(store, name, "reviewer", "审核-river-tea-41")
-    return new_token(store, name)
-
-
-def answers(home: Home, org_id: str) -> dict:
-    """What the service answers for ``/api/orgs/{org_id}`` on the home's live state."""
-    from fastapi.testclient import TestClient
-
-    from core.config import load_settings
-    from serve.app import create_app
-
-    settings = load_settings(home=home.path, **({"database_url": home.env["ORGREG_DATABASE_URL"]}
-                                                if "ORGREG_DATABASE_URL" in home.env else {}))
-    with TestClient(create_app(settings, home.store(), poll_seconds=3600)) as client:
-        r = client.get(f"/api/orgs/{org_id}")
-        return dict(r.json(), status=r.status_code)
+from bench.fault_home import (DECIDER, DEV, ORGREG, Home, base_frames, data_lost, decisions_lost,  # noqa: E402
+                              pending_pairs, reviewer, usable)
+from bench.faults_ids import (removed_ids_keep_answering, returning_survivor, reused_id,  # noqa: E402
+                              truncated_registry, two_sheet_xlsx)
 
 
 # ---------------------------------------------------------------------- scenarios
@@ -221,13 +75,25 @@ def serve_killed_after_decision(root, db, data):
             pass
         time.sleep(0.1)
     (a, b), = pending_pairs(store, 1)
-    sender = subprocess.Popen([sys.executable, "-c", f"import httpx; httpx.post('http://127.0.0.1:{port}/api/review/"
-                               f"suggestions/{suggestion_id(a, b)}', json={{'decision': 'reject'}}, headers="
-                               f"{{'Authorization': 'Bearer {token}'}}, timeout=60)"])
+    # the request goes from a thread of this process (httpx already imported), so it is in flight when the
+    # kill lands; a separate process would still be starting after 0.1 s and find the service gone
+    sent = threading.Event()
+
+    def send():
+        sent.set()
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/api/review/suggestions/{suggestion_id(a, b)}",
+                       json={"decision": "reject"}, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        except httpx.HTTPError:
+            pass  # the service died under the request: what this scenario is about
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    sent.wait()
     time.sleep(0.1)
     serve.send_signal(signal.SIGKILL)
     serve.wait()
-    sender.wait()
+    sender.join()
     return home, usable(home), decisions_lost(store), data_lost(store, data / "registry.csv")
 
 
@@ -306,98 +172,6 @@ def rollback_keeps_decisions(root, db, data):
                 if st == "rejected"}
     lost = sum(p not in rejected for p in pairs)
     return home, back.returncode == 0 and usable(home), lost, data_lost(store, data / "registry.csv")
-
-
-def truncated_registry(root, db, data):
-    """A registry export cut off at 40% (must be held back; the live snapshot keeps serving)."""
-    home = Home(root, "truncated", db, data)
-    store = home.base()
-    before = store.live_state().version
-    lines = (data / "registry.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    cut = home.path / "registry-cut.csv"
-    cut.write_text("".join(lines[: int(len(lines) * 0.4)]), encoding="utf-8")
-    run = home.nightly(cut)
-    held = run.returncode == 2 and store.live_state().version == before
-    return home, held and usable(home), decisions_lost(store), data_lost(store, data / "registry.csv")
-
-
-def two_sheet_xlsx(root, db, data):
-    """The registry as an xlsx with two sheets (every row must be read, or the run refused)."""
-    home = Home(root, "xlsx", db, data)
-    reg = pd.read_csv(data / "registry.csv", dtype=str, keep_default_na=False)
-    book = home.path / "registry.xlsx"
-    book.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(book) as w:
-        reg.iloc[:12_000].to_excel(w, sheet_name="Sheet1", index=False)
-        reg.iloc[12_000:].to_excel(w, sheet_name="Sheet2", index=False)
-    run = home.nightly(book)
-    store = home.store()
-    if run.returncode == 2:  # refused, naming the sheets: nothing published, nothing lost
-        return home, store.live_state() is None, 0, 0
-    return home, run.returncode == 0 and usable(home), decisions_lost(store), data_lost(store, data / "registry.csv")
-
-
-def _registry(data: Path) -> pd.DataFrame:
-    return pd.read_csv(data / "registry.csv", dtype=str, keep_default_na=False)
-
-
-def _night(home: Home, registry: pd.DataFrame, name: str):
-    path = home.path / f"{name}.csv"
-    registry.to_csv(path, index=False)
-    return home.nightly(path)
-
-
-def removed_ids_keep_answering(root, db, data):
-    """A unit removed from the registry, and a merged record removed while its unit stays."""
-    home = Home(root, "removed", db, data)
-    store = home.base()
-    idm = store.live_snapshot().frame("id_map")
-    sizes = idm["canonical_org_id"].value_counts()
-    alone = sorted(sizes[sizes == 1].index)[0]
-    merged = idm[(idm["how"] != "same")].sort_values("source_org_id").iloc[0]
-    reg = _registry(data)
-    night = _night(home, reg[~reg["org_id"].isin([alone, merged["source_org_id"]])], "removed")
-    gone, unit = answers(home, alone), answers(home, merged["source_org_id"])
-    ok = night.returncode == 0 and gone["status"] == 200 and gone.get("retired") and \
-        unit["status"] == 200 and unit.get("org_id") == merged["canonical_org_id"]
-    return home, bool(ok) and usable(home), decisions_lost(store), 0 if ok else 2
-
-
-def returning_survivor(root, db, data):
-    """A unit's surviving record missing for a night, then back: its canonical id must come back."""
-    home = Home(root, "returning", db, data)
-    store = home.base()
-    idm = store.live_snapshot().frame("id_map")
-    reg = _registry(data)
-    certified = set(reg.loc[reg["certified"].isin(["是", "1", "true"]), "org_id"])
-    units = idm.loc[idm["how"] == "auto", "canonical_org_id"].drop_duplicates().sort_values()
-    unit = next(u for u in units if not set(idm.loc[idm["canonical_org_id"] == u, "source_org_id"]) & certified)
-    members = idm.loc[(idm["canonical_org_id"] == unit), "source_org_id"].tolist()
-    first = _night(home, reg[reg["org_id"] != unit], "missing")
-    back = _night(home, reg, "back")
-    now = store.live_snapshot().frame("id_map").set_index("source_org_id")["canonical_org_id"]
-    moved = int((now.loc[members] != unit).sum())
-    return home, first.returncode == back.returncode == 0 and usable(home), decisions_lost(store), moved
-
-
-def reused_id(root, db, data):
-    """An id reused for another unit (a copy of an automatically merged unit): flagged, not merged."""
-    home = Home(root, "reused", db, data)
-    store = home.base()
-    idm = store.live_snapshot().frame("id_map")
-    reg = _registry(data)
-    sizes = idm["canonical_org_id"].value_counts()
-    twin = idm[idm["how"] == "auto"].sort_values("source_org_id").iloc[0]
-    target = reg.set_index("org_id").loc[twin["canonical_org_id"]]
-    victim = sorted(u for u in sizes[sizes == 1].index if u != twin["canonical_org_id"])[0]
-    cols = ["name", "category", "region_code", "region", "parent_id"]
-    reg.loc[reg["org_id"] == victim, cols] = target[cols].to_numpy()
-    night = _night(home, reg, "reused")
-    live = store.live_snapshot()
-    flagged = live.has("reused_ids") and victim in set(live.frame("reused_ids")["org_id"])
-    alone = live.frame("id_map").set_index("source_org_id").at[victim, "canonical_org_id"] == victim
-    return home, night.returncode == 0 and flagged and alone and usable(home), decisions_lost(store), \
-        0 if alone else 1
 
 
 SCENARIOS = {
