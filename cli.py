@@ -5,6 +5,7 @@ import contextlib
 import logging
 import signal
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -89,11 +90,16 @@ def schedule(cron: Optional[str] = typer.Option(None, help="cron 表达式（默
     console.print(f"定时：{cron}（{timezone}）；Prefect 界面：{url.removesuffix('/api')}")
     console.print("手动触发一次：[bold]prefect deployment run 'nightly/nightly'[/]；按 Ctrl+C 停止定时。")
     stop_on_signals()
+    # Prefect 3.8.8's runner answers SIGTERM by calling its async stop() without awaiting it: harmless (the
+    # runner stops anyway), but the RuntimeWarning would be the last thing an operator reads
+    warnings.filterwarnings("ignore", message="coroutine 'Runner.astop' was never awaited", category=RuntimeWarning)
     try:
         serve_schedule(settings, cron, timezone)
     except KeyboardInterrupt:
         # a run in progress is abandoned safely: nothing half-published stays live, and the next start
         # marks it failed and takes its parent changes back
+        pass
+    finally:  # Prefect's runner ends a SIGTERM with SystemExit(0), which no except above sees
         err.print("定时已停止。")
 
 

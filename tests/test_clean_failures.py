@@ -121,3 +121,34 @@ def test_rejected_input_prints_one_chinese_message_and_no_traceback(tmp_path):
     assert "Traceback" not in said and "prefect" not in said.lower(), said[-3000:]
     assert "Traceback" in (home / "runs" / "00001" / "error.txt").read_text(encoding="utf-8")
     assert "InputRejected" in (home / "logs" / "orgreg.log").read_text(encoding="utf-8")
+
+
+def test_schedule_stops_cleanly_on_sigterm_and_leaves_no_server(tmp_path):
+    """What systemd or ``docker stop`` does to ``orgreg schedule``: exit 0 within seconds, no traceback or
+    warning, and the temporary Prefect server it started is gone."""
+    import signal
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sample = root / "data" / "sample"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("PREFECT_API_URL", None)  # the test harness's server is not the one schedule would use
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "schedule", "--home", str(tmp_path),
+                             "--registry", str(sample / "registry.csv"), "--activities", str(sample / "activities.csv")],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    try:
+        for line in proc.stdout:  # Prefect's runner says so once it serves the deployment
+            seen.append(line)
+            if "is being served" in line or "prefect.runner" in line:
+                break
+        time.sleep(2)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    said = "".join(seen) + out
+    assert proc.returncode == 0 and "Traceback" not in said and "RuntimeWarning" not in said, said[-3000:]
+    assert "定时已停止" in said
+    leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
+    assert not [p for p in leftover if int(p) != os.getpid()], leftover
