@@ -19,7 +19,7 @@ from core.config import REFERENCE_DIR
 from core.place_names import short_forms
 from core.regions import RegionTable, default_regions
 from core.typos import homophones
-from core.unit_words import snap_unit_word, split_suffix
+from core.unit_words import renamed_department, snap_unit_word, split_suffix
 
 _T2S = opencc.OpenCC("t2s")
 _OPEN = "(（[【〔［｛{<《〈「『"
@@ -141,7 +141,7 @@ def name_key(norm: str) -> str:
         s = _LATIN_EDGE.sub("", s)
         s = _OFFICE_TAIL.sub(r"\1", s)
         s = _STATE_PREFIX.sub("", s)
-    return snap_unit_word(_SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s))
+    return renamed_department(snap_unit_word(_SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s)))
 
 
 def _typed_remark(m: re.Match) -> str:

@@ -2,8 +2,10 @@
 mended, and how they are cut off a name so that its distinguishing head is left."""
 from __future__ import annotations
 
+import csv
 from functools import lru_cache
 
+from core.config import REFERENCE_DIR
 from core.typos import homophones
 
 # Longest first: a company's 科协 is 有限公司 + 科学技术协会, and both are generic.
@@ -58,7 +60,7 @@ def snap_unit_word(key: str) -> str:
 
 def _snap_tail(key: str) -> tuple[str, str]:
     """``(key, the unit word it now ends with or '')`` after mending a typo in its last word."""
-    cut, word = _snapped_ending(key[-_UNIT_WORD_LENGTHS[0]:], min(len(key), _UNIT_WORD_LENGTHS[0] + 2))
+    cut, word = _snapped_ending(key[-_UNIT_WORD_LENGTHS[0] - 1:], min(len(key), _UNIT_WORD_LENGTHS[0] + 3))
     return (key[:len(key) - cut] + word if cut else key), word
 
 
@@ -67,6 +69,11 @@ def _snapped_ending(ending: str, length_of_key: int) -> tuple[int, str]:
     """``(characters to cut, word to put instead)`` for a name's last characters (``ending``); remembered,
     because a registry repeats a few thousand endings."""
     masked = _masked_unit_words()
+    # a character dropped, doubled or two swapped in a long generic word (科学术协会, 有限限公司)
+    for length in range(min(len(ending), _UNIT_WORD_LENGTHS[0] + 1), 3, -1):
+        word = _slipped_words().get(ending[-length:])
+        if word and length_of_key > length + 1:
+            return length, word
     for length in _UNIT_WORD_LENGTHS:
         tail = ending[-length:]
         if len(tail) < length or length_of_key <= length + (1 if length == 2 else 0):
@@ -78,6 +85,23 @@ def _snapped_ending(ending: str, length_of_key: int) -> tuple[int, str]:
                 if homophones(tail[i], word[i], loose=True):
                     return length, _SHORT_GENERIC.get(word, word)
     return 0, ""
+
+
+@lru_cache(maxsize=1)
+def _slipped_words() -> dict[str, str]:
+    """Each generic suffix of four characters or more typed with one slip: a character doubled or two
+    neighbours swapped, or (in words of five or more) one dropped; slips that are words stay words."""
+    out: dict[str, str] = {}
+    for w in GENERIC_SUFFIXES:
+        if len(w) < 4:
+            continue
+        slips = {w[:i + 1] + w[i:] for i in range(len(w))}
+        slips |= {w[:i] + w[i + 1] + w[i] + w[i + 2:] for i in range(len(w) - 1)}
+        if len(w) >= 5:
+            slips |= {w[:i] + w[i + 1:] for i in range(1, len(w))}
+        for slip in slips - _UNIT_WORD_SET - {w}:
+            out.setdefault(slip, w)
+    return out
 
 
 # 科协 is expanded before typos are mended; a typo'd 科协 (科胁, 棵协) is 科学技术协会 too
@@ -100,6 +124,45 @@ def split_suffix(core: str) -> tuple[str, str]:
                 break
         else:
             break
+    if "公司" in suffix and core.endswith("集团") and len(core) >= 4:
+        core, suffix = core[:-2], "集团" + suffix  # 润辉水务集团股份有限公司: 集团 is generic too
     return core, suffix
+
+
+_COMPANY_FORMS = ("集团有限公司", "有限责任公司", "股份有限公司", "集团公司")
+
+
+def suffix_family(suffix: str) -> str:
+    """A generic suffix with its company form folded, 集团 and a final 科学技术协会 left out: names whose
+    suffixes differ only so (有限公司 / 股份有限公司, 集团 or not, a firm and its 科协) may be one unit.
+
+    >>> suffix_family("集团股份有限公司科学技术协会"), suffix_family("有限责任公司"), suffix_family("学会")
+    ('有限公司', '有限公司', '学会')
+    """
+    if suffix.endswith("科学技术协会") and len(suffix) > 6:
+        suffix = suffix[:-6]
+    for form in _COMPANY_FORMS:
+        suffix = suffix.replace(form, "有限公司" if form.endswith("有限公司") or "有限" in form else "公司")
+    return suffix.replace("集团", "")
+
+
+@lru_cache(maxsize=1)
+def _renames() -> tuple[tuple[str, str], ...]:
+    with open(REFERENCE_DIR / "department_renames.csv", encoding="utf-8", newline="") as f:
+        rows = [(r["old"], r["new"]) for r in csv.DictReader(f)]
+    return tuple(sorted(rows, key=lambda r: len(r[0]), reverse=True))
+
+
+def renamed_department(key: str) -> str:
+    """A department named as before the 2018 reform (data/reference/department_renames.csv) under its
+    name now, when something (its place) comes before it.
+
+    >>> renamed_department("番禺区环保局"), renamed_department("工商局"), renamed_department("番禺区生态环境局")
+    ('番禺区生态环境局', '工商局', '番禺区生态环境局')
+    """
+    for old, new in _renames():
+        if key.endswith(old) and len(key) > len(old):
+            return key[: -len(old)] + new
+    return key
 
 

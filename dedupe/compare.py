@@ -14,6 +14,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 
 from core.lookups import member_of
 from core.normalise import has_numeral_difference, homophones
+from core.unit_words import suffix_family
 
 SAME, NESTED, UNKNOWN, CONFLICT = "same", "nested", "unknown", "conflict"
 
@@ -57,6 +58,7 @@ def named_elsewhere(a: dict, b: dict) -> bool:
 
 
 NEAR_SCORE = 0.8  # between the review and the automatic thresholds
+KIN_NOTE = "名称主体相同、仅公司形式/集团/科协后缀不同、地区不矛盾"
 
 
 def one_slip(a: str, b: str, dist: int) -> bool:
@@ -219,7 +221,10 @@ def compare_records(l: dict, r: dict, heads: HeadPlaces) -> Verdict:
             # heads that differ in two places are different names (化学会 / 化工学会, 宇海 / 阳宇海泰):
             # at a million firms such pairs in one county were two firms every time
             sim *= 0.85
-    if l["name_suffix"] != r["name_suffix"]:
+    # 有限公司 / 股份有限公司, 集团 or not, a firm and its 科协: perhaps one unit, decided below by the place
+    kin = l["name_suffix"] != r["name_suffix"] and bool(hl) and hl == hr and \
+        suffix_family(l["name_suffix"]) == suffix_family(r["name_suffix"])
+    if l["name_suffix"] != r["name_suffix"] and not kin:
         return verdict(sim * 0.6, sim, "通用后缀不同")
     if not hl:
         # A place's 科协 is named by its place: 吉林省科协 and 吉林市科协 nest but are two units.
@@ -235,6 +240,8 @@ def compare_records(l: dict, r: dict, heads: HeadPlaces) -> Verdict:
     suffix = l["name_suffix"]
     ambiguous = heads.ambiguous(head_key(hl, suffix), coarse, fine) and (
         hl == hr or heads.ambiguous(head_key(hr, suffix), coarse, fine))
+    if kin:  # the name must be unique under either suffix
+        ambiguous = ambiguous or heads.ambiguous(head_key(hr, r["name_suffix"]), coarse, fine)
     company = "公司" in l["name_suffix"]
     if name_rel == SAME or (best_rel == SAME and name_rel == UNKNOWN):
         factor, note = 1.0, "名称主体相同、地区相同" if sim == 1 else "名称主体相近、地区相同"
@@ -245,6 +252,10 @@ def compare_records(l: dict, r: dict, heads: HeadPlaces) -> Verdict:
         factor, note = (0.5, "常见名称、地区级别不同") if ambiguous else (0.96, "地区一粗一细、名称独特")
     else:
         factor, note = (0.75, "常见名称、一方缺少地区") if ambiguous else (0.95, "一方缺少地区、名称独特")
+    if kin:
+        # suggested, never merged: at a million firms one 字号 and industry recur under several forms
+        ok = factor >= 0.95 and cat != "differ"
+        return verdict(NEAR_SCORE if ok else sim * 0.6, sim, KIN_NOTE if ok else "通用后缀不同")
     if sim < 1 and note.startswith(("地区一粗一细", "一方缺少地区")):
         # a different character and no place to confirm it: 润兴 / 润盛 are two firms, and a homophone
         # may be one too (达远泰 / 达源泰): at a million records such pairs were wrong four times in ten

@@ -16,8 +16,9 @@ from rapidfuzz.distance import OSA, Levenshtein
 from rapidfuzz.process import cpdist
 
 from core.normalise import NUMERALS
-from dedupe.compare import (CONFLICT, NEAR_SCORE, NESTED, SAME, UNKNOWN, HeadPlaces, homophone_swap, named_elsewhere,
-                            head_key)
+from core.unit_words import suffix_family
+from dedupe.compare import (CONFLICT, KIN_NOTE, NEAR_SCORE, NESTED, SAME, UNKNOWN, HeadPlaces, homophone_swap,
+                            named_elsewhere, head_key)
 
 SCORING_COLUMNS = ["name_head", "name_suffix", "name_region_code", "name_region_level", "name_prefecture",
                    "name_province", "region_best", "region_level", "prefecture_best", "province_best", "category",
@@ -169,6 +170,9 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
         near[differ] = slip
 
     suffix = open_ & (col["name_suffix"][a] != col["name_suffix"][b])
+    families, family = _families(col["name_suffix"])
+    kin = suffix & same_head & (hl != "") & (family[a] == family[b])
+    suffix &= ~kin
     score[suffix] = sim[suffix] * 0.6
     note[suffix] = "通用后缀不同"
     open_ &= ~suffix
@@ -193,6 +197,12 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
         ambiguous[need] = _ambiguous(heads, hl[need] + "\x1f" + suffix, hr[need] + "\x1f" + suffix,
                                      col["region_best"][a[need]],
                                      col["region_best"][b[need]], best_level[a[need]], best_level[b[need]])
+        other = need[kin[need] & ~ambiguous[need]]  # the name must be unique under either suffix
+        if len(other):
+            ambiguous[other] = _ambiguous(heads, hr[other] + "\x1f" + col["name_suffix"][b[other]],
+                                          hr[other] + "\x1f" + col["name_suffix"][b[other]],
+                                          col["region_best"][a[other]], col["region_best"][b[other]],
+                                          best_level[a[other]], best_level[b[other]])
     factor = np.select([same_place, stated, nested & ambiguous, nested, ambiguous], [1.0, 0.5, 0.5, 0.96, 0.75], 0.95)
     rule = np.select([same_place & (sim == 1), same_place, stated, nested & ambiguous, nested, ambiguous],
                      ["名称主体相同、地区相同", "名称主体相近、地区相同", "名称中的地区级别不同", "常见名称、地区级别不同",
@@ -201,8 +211,12 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
     factor = np.where(unconfirmed, factor * 0.85, factor)
     rule[typo] = ["名称主体仅一个同音字不同、" + r.split("、", 1)[-1] for r in rule[typo]]
     score[open_], note[open_] = (sim * factor * cat_factor)[open_], rule[open_]
-    lifted = open_ & near & (factor == 1.0) & (cat == 0) & (sim * factor < NEAR_SCORE)
+    lifted = open_ & ~kin & near & (factor == 1.0) & (cat == 0) & (sim * factor < NEAR_SCORE)
     score[lifted], note[lifted] = NEAR_SCORE, "名称主体差一字（多、少或颠倒）、地区与类别相同"
+    # a firm's other company form or its 科协: suggested where the place allows it (compare_records)
+    kin &= open_
+    ok = kin & (factor >= 0.95) & (cat != 2)
+    score[kin], note[kin] = np.where(ok, NEAR_SCORE, sim * 0.6)[kin], np.where(ok, KIN_NOTE, "通用后缀不同")[kin]
 
     return pd.DataFrame({
         "rid_l": a, "rid_r": b,
@@ -212,6 +226,14 @@ def score_pairs(records: pd.DataFrame, pairs: pd.DataFrame, heads: HeadPlaces | 
         "place": pd.Categorical.from_codes(best_rel, dtype=RELATION_TYPE),
         "category": pd.Categorical.from_codes(cat, dtype=CATEGORY_TYPE), "note": note,
     })
+
+
+def _families(suffixes: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """``suffix_family`` of every record's suffix, as integer codes (a registry has few suffixes)."""
+    codes, uniques = pd.factorize(suffixes)
+    families = [suffix_family(s) for s in uniques.tolist()]
+    fam_codes, _ = pd.factorize(np.array(families + [""], dtype=object))
+    return families, fam_codes[:-1][codes]
 
 
 def _ambiguous(heads: HeadPlaces, hl, hr, best_l, best_r, level_l, level_r) -> list[bool]:

@@ -113,6 +113,18 @@ def test_a_brand_a_character_longer_in_one_place_is_suggested_never_merged(prepa
     assert "差一字" in res.suggestions["explanation"][0]
 
 
+def test_a_firm_under_another_company_form_or_without_its_kexie_is_suggested_where_places_agree(prepared):
+    # issue 13: 有限公司 / 股份有限公司, 集团 or not, a firm and its 科协 may be one unit: a person decides
+    rows = rows_of([("1", "润辉水务有限公司科协", "企业科协", "411330"),
+                    ("2", "润辉水务集团股份有限公司科学技术协会", "企业科协", "411330"),
+                    ("3", "润辉水务有限责任公司", "企业科协", "411330"),
+                    ("4", "润辉水务有限公司科协", "企业科协", "110105")])  # another province: another firm
+    canon, res = resolve(prepared, rows)
+    assert not any(same(canon, a, b) for a, b in (("1", "2"), ("1", "3"), ("2", "3"), ("1", "4")))
+    pairs = {tuple(sorted(p)) for p in res.suggestions[["left_org_id", "right_org_id"]].to_numpy().tolist()}
+    assert {("1", "2"), ("1", "3"), ("2", "3")} <= pairs and not {p for p in pairs if "4" in p}
+
+
 def test_brands_two_characters_apart_are_neither_merged_nor_suggested(prepared):
     a, b = "宇海泰光电科技集团有限公司科协", "阳宇海光电科技集团有限公司科协"
     canon, res = resolve(prepared, rows_of([("1", a, "企业科协", "411330"), ("2", b, "企业科协", "411330")]))
@@ -281,6 +293,15 @@ def test_column_wise_scoring_gives_the_verdicts_of_the_reference_rules(regions):
     from tests.conftest import SAMPLE
 
     raw = read_table(SAMPLE / "registry.csv", "registry")
+    # firms under another company form, with 集团 or without, and without their 科协, at every kind of place
+    kin = [(f"K{i}", name, cat, code) for i, (name, cat, code) in enumerate(
+        (n, c, code) for n, c in (("润辉水务有限公司科协", "企业科协"), ("润辉水务股份有限公司科协", "企业科协"),
+                                  ("润辉水务集团有限公司", "其他"), ("润辉水务有限责任公司", "企业科协"))
+        for code in ("411330", "411300", "", "110105"))]
+    extra = pd.DataFrame(kin, columns=["org_id", "name", "category", "region_code"])
+    extra = extra.reindex(columns=raw.frame.columns, fill_value="").assign(_row=range(len(raw.frame) + 2, len(
+        raw.frame) + 2 + len(extra)))
+    raw.frame = pd.concat([raw.frame, extra.astype(raw.frame.dtypes.to_dict())], ignore_index=True)
     records = correct_common_heads(prepare_registry(check_registry(raw, regions).clean, regions))
     blocked, _ = block_pairs(records)
     rng = np.random.default_rng(3)
@@ -294,6 +315,8 @@ def test_column_wise_scoring_gives_the_verdicts_of_the_reference_rules(regions):
         assert (got.score, got.head_similarity, got.name_place, got.place, got.category, got.note) == \
             (want.score, want.head_similarity, want.name_place, want.place, want.category, want.note), (a, b)
     assert len(set(batch["note"])) >= 8  # the pairs reach most rules, not only the first
+    from dedupe.compare import KIN_NOTE
+    assert KIN_NOTE in set(batch["note"])
 
 
 def test_column_wise_blocking_keys_are_the_per_record_keys(regions):

@@ -45,6 +45,21 @@ def test_name_key_drops_remarks_only(raw, key):
     assert name_key(normalise_name(raw)) == key
 
 
+@pytest.mark.parametrize("raw", ["润辉水务有限公司科学技术协协会", "润辉水务有限公司科学术协会", "润辉水务有限限公司科学技术协会",
+                                 "润辉水务有限公司科技学术协会", "润辉水务有限公司科学技术会"])
+def test_a_character_dropped_doubled_or_swapped_in_a_generic_word_is_mended(raw):
+    assert split_name(raw).key == "润辉水务有限公司科学技术协会"
+
+
+def test_old_department_names_are_the_new_ones_and_group_is_generic():
+    assert split_name("番禺区环保局").key == split_name("番禺区生态环境局").key == "番禺区生态环境局"
+    assert split_name("广州市卫计委").key == "广州市卫生健康委员会"
+    assert split_name("工商局").key == "工商局"  # no place before it: not a department of somewhere
+    p = split_name("润辉水务集团股份有限公司科协")
+    assert (p.head, p.suffix) == ("润辉水务", "集团股份有限公司科学技术协会")
+    assert split_name("中国集团有限公司").head == "中国"  # 集团 stays generic; the head is what is left
+
+
 def test_unit_word_typos_are_mended_but_other_words_are_not():
     assert snap_unit_word("涟源市图书管") == "涟源市图书馆"
     assert snap_unit_word("宏伟区青少年官") == "宏伟区青少年宫"
