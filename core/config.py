@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     suggest_max_limit: int = Field(50, description="largest `limit` accepted by /api/suggest")
     cors_origins: str = Field("", description="origins (comma-separated, e.g. `https://kepuri.example.cn`) whose pages may call the public APIs from the browser (a submission form served from another site); empty: none")
     check_rate_limit: str = Field("60/minute", description="requests per client address to /api/orgs/check and proposals (slowapi syntax, e.g. `10/second`)")
+    proposal_auto_accept: bool = Field(False, description="accept a 组织入驻 proposal at once when it is clearly new (verdict `new`) and consistent (known category, valid region, a declared parent that exists and contains the region); the rest wait in the ops queue `/ops/proposals`")
+    proposal_poll_seconds: float = Field(1.0, description="how often `orgreg serve` looks for newly accepted proposals (they are suggestible within this plus a query)")
     session_secret: str = Field("", description="secret signing login sessions; empty means one generated and kept in the state directory")
     token: str = Field("", description="API token `orgreg review` signs in with (else `--token`, or `--user` and a password)")
     session_idle_minutes: int = Field(30, description="a login session ends after this many minutes without a request")

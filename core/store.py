@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from core.decisions import DecisionConflict, DecisionStore, Fact  # noqa: F401  (the store's public names)
 from core.live import ANY, CACHE, LiveMoved, LiveState, LiveStateStore, Snapshot  # noqa: F401
 from core.overlay import pair_key  # noqa: F401
+from core.proposals import ProposalStore
 from core.retention import Leases
 
 metadata = MetaData()
@@ -105,7 +106,19 @@ leases = Table("leases", metadata,
 requests = Table("requests", metadata,
                  Column("key", String(128), primary_key=True), Column("user", String(64)),
                  Column("result", JSON), Column("at", DateTime(timezone=True)))
-TABLES = SimpleNamespace(runs=runs, snapshots=snapshots, live=live, decisions=decisions, users=users,
+# 组织入驻: proposed new units and what ops decided (core.proposals)
+proposals = Table("proposals", metadata,
+                  Column("seq", Integer, primary_key=True, autoincrement=True),
+                  Column("org_id", String(16), nullable=False, index=True),  # RZ + seq: the unit id once accepted
+                  Column("name", Text, nullable=False), Column("category", String(16)),
+                  Column("region_code", String(6)), Column("parent_id", String(64)), Column("contact", JSON),
+                  Column("verdict", String(16)), Column("candidates", JSON), Column("inferred", JSON),
+                  Column("status", String(16), nullable=False),  # pending, accepted, merged, rejected
+                  Column("reason", Text), Column("submitted_by", String(64)), Column("decided_by", String(64)),
+                  Column("created_at", DateTime(timezone=True)), Column("decided_at", DateTime(timezone=True)),
+                  Column("merged_into", String(64)), Column("linked_org_id", String(64)),
+                  Column("revision", Integer, index=True))
+TABLES = SimpleNamespace(proposals=proposals, runs=runs, snapshots=snapshots, live=live, decisions=decisions, users=users,
                          audit_log=audit_log, parent_changes=parent_changes, overlay_ops=overlay_ops,
                          live_history=live_history, leases=leases, requests=requests, corrections=corrections)
 SQLITE_BUSY_SECONDS = 60  # a writer waits this long for another one (a nightly publish takes seconds)
@@ -118,7 +131,7 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class Store(LiveStateStore, DecisionStore, Leases):
+class Store(LiveStateStore, DecisionStore, ProposalStore, Leases):
     tables = TABLES
     now = staticmethod(now)
 

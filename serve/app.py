@@ -20,12 +20,14 @@ from serve.desk import Desk
 from serve.errors import install_error_answers
 from serve.fastpath import SuggestFastPath
 from serve.lookup import MAX_QUERY
+from serve.proposals import NewUnits
 from serve.routes.admin import admin_router
 from serve.routes.docs import docs_router
 from serve.routes.limits import client_limiter
 from serve.routes.missing import missing_router
 from serve.routes.orgs import orgs_router
 from serve.routes.pages import pages_router
+from serve.routes.proposals import proposals_router
 from serve.routes.reconcile import reconcile_router
 from serve.routes.review import review_router
 from serve.routes.suggest import suggest_answer, suggest_router
@@ -48,13 +50,17 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
     holder = SnapshotHolder(store, poll_seconds=poll_seconds, min_reload_seconds=min_reload_seconds,
                             lease_seconds=settings.lease_seconds)
     desk = Desk(store)
+    new_units = NewUnits(store, holder, settings.proposal_poll_seconds)  # accepted 组织入驻 proposals, live
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         holder.refresh()
         holder.start()
+        new_units.safe_refresh()
+        new_units.start()
         threading.Thread(target=warm_review_queue, args=(desk,), daemon=True).start()
         yield
+        new_units.stop()
         holder.stop()
 
     app = FastAPI(title="orgreg 组织库查询服务", version="1.0",
@@ -71,7 +77,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
     install_error_answers(app)
 
     # well-formed autocomplete requests are answered in front of FastAPI's routing (the form's hot path)
-    app.add_middleware(SuggestFastPath, answer=suggest_answer(holder), max_query=MAX_QUERY,
+    app.add_middleware(SuggestFastPath, answer=suggest_answer(holder, new_units), max_query=MAX_QUERY,
                        max_limit=settings.suggest_max_limit)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:  # outermost, so the fast path's answers carry the headers too; no cookies cross origins
@@ -79,9 +85,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
                            allow_headers=["Content-Type"], allow_credentials=False, max_age=600)
     app.include_router(pages_router(holder))
     app.include_router(docs_router(app))
-    app.include_router(suggest_router(holder, settings.suggest_max_limit))
+    app.include_router(suggest_router(holder, settings.suggest_max_limit, new_units))
     limiter = client_limiter(app)
-    app.include_router(orgs_router(holder, settings, limiter))
+    app.include_router(orgs_router(holder, settings, limiter, new_units))
+    app.include_router(proposals_router(holder, store, settings, limiter, new_units))
     app.include_router(reconcile_router(holder, settings))
     app.include_router(admin_router(holder, store))
     app.include_router(missing_router(holder, store))

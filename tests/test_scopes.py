@@ -12,8 +12,8 @@ from serve.scopes import api_routes, declared_scope
 from tests.admin_fixture import publish_two_runs
 
 # FastAPI's own documentation routes are not APIRoutes: they show no data
-OWN_AREA = {"province_code": "440000", "org_id": "gz", "sid": "none"}
-OTHER_AREA = {"province_code": "420000", "org_id": "wh", "sid": "none"}
+OWN_AREA = {"province_code": "440000", "org_id": "gz", "sid": "none", "proposal_id": "RZ00000001"}
+OTHER_AREA = {"province_code": "420000", "org_id": "wh", "sid": "none", "proposal_id": "RZ00000001"}
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from slowapi import Limiter
 from core.config import Settings
 from serve.matching import Matcher
 from serve.newunit import EXISTS, NEW, CheckResult, check_unit
+from serve.proposals import NewUnits, is_new_unit
 from serve.routes import live_snapshot
 from serve.scopes import PUBLIC, SCOPED
 from serve.state import Loaded, SnapshotHolder
@@ -29,7 +30,8 @@ def org_view(current: Loaded, oid: str) -> dict:
     return {"org_id": oid, "name": row["name"], "category": row["category"], "region_code": code,
             "region_path": current.index.regions.path_label(code),
             "parent_id": row["parent_id"], "province_code": row["province_code"],
-            "aliases": [a for a in row["aliases"].split("|") if a], "certified": bool(row["certified"])}
+            "aliases": [a for a in row["aliases"].split("|") if a], "certified": bool(row["certified"]),
+            "new_unit": is_new_unit(oid, bool(row["certified"]))}
 
 
 def retired_view(current: Loaded, org_id: str) -> dict:
@@ -63,13 +65,20 @@ def check_view(current: Loaded, result: CheckResult) -> dict:
             "candidates": candidates, "likely_duplicates": candidates, "is_new": result.verdict == NEW}
 
 
-def orgs_router(holder: SnapshotHolder, settings: Settings, limiter: Limiter) -> APIRouter:
+def orgs_router(holder: SnapshotHolder, settings: Settings, limiter: Limiter,
+                new_units: NewUnits | None = None) -> APIRouter:
     router = APIRouter()
 
     @router.get("/api/orgs/{org_id}", summary="按 ID 查询组织（已合并的 ID 返回保留的单位）", dependencies=[PUBLIC])
     def get_org(org_id: str):
         current = live_snapshot(holder)
         canonical = current.canonical.get(org_id)
+        if canonical is None and new_units is not None:
+            # 组织入驻: an accepted unit the snapshot does not hold yet, or a proposal merged into a unit
+            unit = new_units.unit(org_id)
+            if unit is not None:
+                return dict(unit, requested_id=org_id, merged=False, how="proposal", note="新入驻单位，尚未认证")
+            canonical = current.canonical.get(new_units.state.redirect.get(org_id, ""))
         if canonical is None:
             return retired_view(current, org_id)
         body = org_view(current, canonical)
