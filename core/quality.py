@@ -1,5 +1,6 @@
 """great-expectations suites for the raw exports and the snapshot, with Data Docs per run
-(``data_docs/<suite>/index.html``: ``registry_raw``, ``activities_raw``, ``snapshot``).
+(``data_docs/<suite>/index.html``: ``registry_raw``, ``activities_raw``, ``snapshot``), offline and in
+Chinese (``core/data_docs.py``; the vendored CSS/JS in ``data_docs/assets``).
 
 The row masks computed in ``core.checks`` decide the quarantine (cheap at any failure rate); GX
 checks the same rules plus the structural ones and renders them as Data Docs for operations staff.
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.data_docs import make_offline
 from core.lookups import within
 from core.schema import CATEGORIES
 
@@ -34,7 +36,7 @@ def _context(docs_dir: Path):
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     docs_dir.mkdir(parents=True, exist_ok=True)
     ctx.add_data_docs_site(site_name="orgreg", site_config={
-        "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        "class_name": "SiteBuilder", "show_how_to_buttons": False, "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir.resolve())}})
     return gx, ctx
 
@@ -62,6 +64,8 @@ def _run(name: str, frame: pd.DataFrame, expectations: list, docs_dir: Path) -> 
                 cfg = r.expectation_config
                 failed.append(f"{cfg.type}({cfg.kwargs.get('column', '')})")
     index = docs_dir / "index.html"
+    if index.exists():  # one copy of the CDN files for all suites of the run, beside their folders
+        make_offline(docs_dir, docs_dir.parent / "assets")
     return ValidationOutcome(name, bool(result.success), failed, str(index) if index.exists() else "")
 
 
