@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from flows.home_commands import HOME, export, prune, publish, status
+from serve.proposal_commands import proposals_app
 from serve.terminal import review_app
 from serve.user_commands import user_app
 
@@ -234,6 +235,7 @@ def _uvicorn_server():
 for command in (export, status, publish, prune):  # what a home holds: flows/home_commands.py
     app.command()(command)
 app.add_typer(review_app, name="review")
+app.add_typer(proposals_app, name="proposals")
 app.add_typer(user_app, name="user")
 
 

@@ -12,6 +12,7 @@ Every change bumps ``revision`` (the largest over the table): a serving process 
 """
 from __future__ import annotations
 
+import pandas as pd
 from sqlalchemy import func, insert, select, update
 
 PREFIX = "RZ"
@@ -39,6 +40,36 @@ def is_proposal_id(org_id: str) -> bool:
     (True, False)
     """
     return org_id.startswith(PREFIX) and org_id[len(PREFIX):].isdigit()
+
+
+REGISTRY_COLUMNS = ["org_id", "name", "category", "region_code", "region", "parent_id", "certified", "created_at",
+                    "updated_at"]
+
+
+def proposal_records(rows: list[dict]) -> pd.DataFrame:
+    """Accepted proposals as registry rows (checked already), for the nightly run to carry in: the
+    proposal id stays the unit's id until the export holds the unit (whose id then survives).
+
+    >>> proposal_records([{"org_id": "RZ00000001", "name": "某馆", "category": "其他", "region_code": "440105",
+    ...                    "parent_id": "hz", "created_at": None}])[["org_id", "certified"]].values.tolist()
+    [['RZ00000001', '否']]
+    """
+    return pd.DataFrame([{"org_id": r["org_id"], "name": r["name"], "category": r["category"] or "",
+                          "region_code": r["region_code"] or "", "region": "", "parent_id": r["parent_id"] or "",
+                          "certified": "否", "created_at": str(r["created_at"] or "")[:10], "updated_at": ""}
+                         for r in rows], columns=REGISTRY_COLUMNS).astype("str")
+
+
+def linked_proposals(id_map: pd.DataFrame) -> dict[str, str]:
+    """Proposal ids a run merged into a registry record: proposal id → the export's (canonical) id.
+
+    >>> linked_proposals(pd.DataFrame({"source_org_id": ["RZ00000001", "9001", "RZ00000002"],
+    ...                                "canonical_org_id": ["9001", "9001", "RZ00000002"]}))
+    {'RZ00000001': '9001'}
+    """
+    ids, canon = id_map["source_org_id"], id_map["canonical_org_id"]
+    hit = ids.str.startswith(PREFIX).to_numpy() & (ids != canon).to_numpy()
+    return {a: b for a, b in zip(ids[hit].tolist(), canon[hit].tolist()) if is_proposal_id(a)}
 
 
 class ProposalError(Exception):
@@ -116,6 +147,10 @@ class ProposalStore:
             self._audit(c, user, f"proposal:{action}", {"proposal_id": org_id, "reason": reason.strip(),
                                                         "target": target or None, "name": row["name"]})
         return self.proposal(org_id)
+
+    def accepted_proposals(self) -> pd.DataFrame:
+        """Every accepted proposal as a registry row (``proposal_records``): what the nightly run carries in."""
+        return proposal_records(self.proposals(ACCEPTED))
 
     def link_proposals(self, links: dict[str, str]) -> None:
         """Note the registry record each accepted proposal was linked to by a nightly run (proposal → export id)."""

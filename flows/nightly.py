@@ -18,6 +18,7 @@ from core.config import load_settings
 from core.guards import Shrink, ShrinkHeld, measure_shrink, shrink_message
 from core.lineage import RETIRED_BASIS
 from core.memory import resident_mb
+from core.proposals import linked_proposals
 from core.quality import ValidationOutcome
 from core.retention import apply_retention
 from core.sources import InputRejected
@@ -171,7 +172,8 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
         decisions, corrections, folded = store.decisions_with_watermark()
         # read inline: the pipeline then holds the only reference to the exports and drops them once checked
         result = run_pipeline(_ingest(settings, store, run_id, inputs, report, runner), previous, settings,
-                              decisions=decisions, corrections=corrections, runner=runner, run_id=run_id)
+                              decisions=decisions, corrections=corrections, runner=runner, run_id=run_id,
+                              proposals=store.accepted_proposals())
         del previous
         res, orgs = result.resolution, result.hierarchy.organizations
         report["resolution"], report["gains"], report["reused"] = res, result.visibility.gains, result.lineage.reused
@@ -206,6 +208,7 @@ def nightly(registry: str | None = None, activities: str | None = None, home: st
             snap = store.publish(result.frames, run_id, counts, cache=result.cache,
                                  built_from=live.version if live else None, folded_upto=folded)
             recorded = None  # published: the record stands
+            store.link_proposals(linked_proposals(res.id_map))  # 组织入驻 units the export now holds
             store.release(lease)
             apply_retention(store, settings)
         report.update(status="succeeded", snapshot_version=snap.version)

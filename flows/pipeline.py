@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Callable
 
 import pandas as pd
@@ -204,6 +205,14 @@ class Runner:
         return "隔离文件（本次未写出）"
 
 
+def with_proposals(checked: CheckedInputs, proposals: pd.DataFrame | None) -> CheckedInputs:
+    """The checked registry with the accepted proposals added (they were checked when submitted)."""
+    if proposals is None or not len(proposals):
+        return checked
+    clean = pd.concat([checked.registry.clean, proposals.assign(_row=0)], ignore_index=True)
+    return replace(checked, registry=replace(checked.registry, clean=clean))
+
+
 def reject_mostly_quarantined(inputs: Inputs, checked: CheckedInputs, max_share: float, where: str) -> None:
     """A registry whose rows are mostly quarantined is the wrong file or shifted columns: reject the run."""
     share = len(checked.registry.quarantine) / max(inputs.rows()[0], 1)
@@ -213,11 +222,11 @@ def reject_mostly_quarantined(inputs: Inputs, checked: CheckedInputs, max_share:
 
 
 def run_pipeline(inputs: Inputs, previous: PreviousRun | None, settings, decisions: pd.DataFrame | None = None,
-                 corrections: pd.DataFrame | None = None, runner: Runner | None = None, run_id: int = 0
-                 ) -> RunResult:
+                 corrections: pd.DataFrame | None = None, runner: Runner | None = None, run_id: int = 0,
+                 proposals: pd.DataFrame | None = None) -> RunResult:
     """The nightly run from the exports as read to the snapshot's frames (nothing is published here);
     ``decisions`` and ``corrections`` are people's facts from the store; ``run_id`` dates retired and
-    flagged ids."""
+    flagged ids; ``proposals``: accepted 组织入驻 units carried in as records (``core.proposals``)."""
     runner = runner or Runner()
     decisions = NO_DECISIONS if decisions is None else decisions
     with runner.stage("validate_input"):
@@ -226,6 +235,7 @@ def run_pipeline(inputs: Inputs, previous: PreviousRun | None, settings, decisio
         # what provincial admins saw before the run depends on the input alone: worked out alongside
         before = runner.submit(provinces_before, inputs.registry.frame)
         reject_mostly_quarantined(inputs, checked, settings.quarantine_max_share, where)
+        checked = with_proposals(checked, proposals)
     (n_reg, n_act), n_reg_q, n_act_q = inputs.rows(), len(checked.registry.quarantine), len(checked.activities.quarantine)
     del inputs  # a million-row run keeps only what later stages read
     with runner.stage("normalise"):

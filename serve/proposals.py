@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from core.proposals import ACCEPTED, MERGED, is_proposal_id
+from core.proposals import ACCEPTED, MERGED, ProposalError, is_proposal_id
 from core.regions import RegionTable
 from core.schema import ASSOCIATION_LEVEL, CATEGORIES, NATIONAL_CATEGORIES
 from hierarchy.repair import AssociationIndex
+from serve.auth import can_review
 from serve.lookup import TIER_NAMES, SuggestIndex
 from serve.matching import prepare_typed
 from serve.newunit import NEW, check_unit
+from serve.scopes import scope_of
 
 log = logging.getLogger("orgreg.serve")
 NEW_UNIT_MARK = "新入驻"
@@ -31,6 +33,38 @@ _BUILDING = threading.Lock()
 
 class ProposalInvalid(ValueError):
     """A proposal with a wrong field: the Chinese message names the field."""
+
+
+class ProposalRefused(Exception):
+    """A decision on a proposal that is refused; ``status`` is the HTTP status it answers with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def decide_proposal(store, user: dict, proposal_id: str, action: str, reason: str, target: str,
+                    resolve) -> dict:
+    """An ops decision on a proposal, for the queue page, its API and ``orgreg proposals`` alike: only an
+    account that may review, a scoped one only within its province, always with a reason; ``resolve``
+    gives a unit id's canonical id (None when there is none)."""
+    if not can_review(user):
+        raise ProposalRefused(403, "没有处理入驻申请的权限（需要审核权限）")
+    row = store.proposal(proposal_id)
+    if row is None:
+        raise ProposalRefused(404, f"没有编号为 {proposal_id} 的入驻申请")
+    area = scope_of(user)
+    if area.unit or (area.province and not (row["region_code"] or "").startswith(area.province[:2])):
+        raise ProposalRefused(403, f"入驻申请 {proposal_id} 不在您的管辖范围内")
+    if not reason.strip():
+        raise ProposalRefused(422, "reason（处理理由）：请填写处理理由，它会记入审计日志")
+    unit = (resolve(target) or "") if target else ""
+    if action == "merge" and not unit:
+        raise ProposalRefused(422, f"target（并入的单位）：组织库中没有 ID 为 {target or '（空）'} 的单位")
+    try:
+        return store.decide_proposal(proposal_id, action, user["name"], reason, unit)
+    except ProposalError as e:
+        raise ProposalRefused(409, str(e))
 
 
 @dataclass

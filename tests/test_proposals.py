@@ -162,3 +162,11 @@ def test_another_serving_process_sees_an_accepted_unit_within_its_poll(tmp_path)
             while time.monotonic() < deadline and not suggest(second, "海珠区气象科普馆"):
                 time.sleep(0.1)
             assert suggest(second, "海珠区气象科普馆")[0]["org_id"] == pid
+
+
+def test_the_queue_page_lists_pending_proposals_with_what_the_check_found(client):
+    propose(client, "广州市科学技术协会海珠分会", "440105", "地方学会")
+    page = client.get("/ops/proposals", headers=client.headers_of["ops"])
+    assert page.status_code == 200 and "组织入驻申请" in page.text and "广州市科学技术协会海珠分会" in page.text
+    assert "王老师" in page.text and "处理理由" in page.text
+    assert client.get("/ops/proposals", headers=client.headers_of["gdview"]).status_code == 403

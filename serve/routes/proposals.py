@@ -7,18 +7,19 @@ from typing import Literal
 
 import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from core.config import Settings
-from core.proposals import ProposalError
+from core.schema import CATEGORIES
 from core.store import Store
-from serve.auth import require_user
+from serve.auth import csrf_token, require_user
 from serve.matching import Matcher
-from serve.proposals import NewUnits, ProposalInvalid, assess
-from serve.routes import live_snapshot
+from serve.proposals import NewUnits, ProposalInvalid, ProposalRefused, assess, decide_proposal
+from serve.routes import TEMPLATES, live_snapshot
 from serve.routes.orgs import org_view
-from serve.scopes import PUBLIC, REVIEW, scope_of
+from serve.scopes import PUBLIC, REVIEW, describe, scope_of
 from serve.state import SnapshotHolder
 
 PROPOSAL_ID = r"^RZ\d{8}$"
@@ -53,7 +54,12 @@ def proposal_answer(current, row: dict, assessed: dict | None = None) -> dict:
             "linked_org_id": row["linked_org_id"] or "", "created_at": str(row["created_at"] or "")}
     if row["parent_id"] and row["parent_id"] in current.orgs.index:
         body["parent_name"] = current.orgs.at[row["parent_id"], "name"]
-    if assessed is not None:
+    if assessed is None:  # the queue: what the check found when it was submitted
+        names = current.orgs["name"]
+        body.update(contact=row["contact"] or {}, problems=(row["inferred"] or {}).get("problems", []),
+                    candidates=[dict(c, name=names.get(current.canonical.get(c["org_id"], c["org_id"]), c["org_id"]))
+                                for c in row["candidates"] or []])
+    else:
         result = assessed["result"]
         body.update(message=_message(row["status"], result.message), problems=assessed["problems"],
                     consistent=assessed["consistent"],
@@ -96,6 +102,17 @@ def proposals_router(holder: SnapshotHolder, store: Store, settings: Settings, l
         return Response(orjson.dumps(proposal_answer(current, row, assessed)), status_code=201,
                         media_type="application/json")
 
+    @router.get("/ruzhu", response_class=HTMLResponse, summary="组织入驻页（填写 → 查重结果 → 已提交/已入驻）",
+                dependencies=[PUBLIC])
+    def join_page(request: Request, name: str = Query("", max_length=100), category: str = Query("", max_length=10),
+                  region_code: str = Query("", max_length=6), parent_id: str = Query("", max_length=64)):
+        current = holder.current
+        parent_name = current.orgs["name"].get(current.canonical.get(parent_id, parent_id), "") \
+            if current is not None and parent_id else ""
+        return TEMPLATES.TemplateResponse(request, "ruzhu.html", {
+            "categories": CATEGORIES, "name": name, "category": category, "region_code": region_code,
+            "parent_id": parent_id if parent_name else "", "parent_name": parent_name})
+
     @router.get("/api/proposals", summary="入驻申请队列（限本人管辖范围）", dependencies=[REVIEW])
     def queue(request: Request, status: Literal["pending", "accepted", "merged", "rejected", ""] = Query("pending")):
         user = require_user(request, role="reviewer")
@@ -103,24 +120,29 @@ def proposals_router(holder: SnapshotHolder, store: Store, settings: Settings, l
         rows = store.proposals(status or None, scope_of(user).province or None)
         return {"total": len(rows), "proposals": [proposal_answer(current, r) for r in rows]}
 
+    @router.get("/ops/proposals", response_class=HTMLResponse, include_in_schema=False, dependencies=[REVIEW])
+    def page(request: Request, status: Literal["pending", "accepted", "merged", "rejected", ""] = Query("pending")):
+        user = require_user(request, role="reviewer")
+        current = live_snapshot(holder)
+        rows = [proposal_answer(current, r) for r in store.proposals(status or None, scope_of(user).province or None)]
+        statuses = [("pending", "待处理"), ("accepted", "已入驻"), ("merged", "已并入现有单位"), ("rejected", "已驳回"),
+                    ("", "全部")]
+        return TEMPLATES.TemplateResponse(request, "proposals_queue.html", {
+            "user": user, "who": describe(user), "csrf": csrf_token(request), "area_name": "组织入驻", "prefix": "/stats",
+            "tab": "proposals", "national": user["role"] == "admin", "version": current.version, "rows": rows,
+            "status": status, "statuses": statuses, "status_label": dict(statuses)[status].replace("全部", ""),
+            "verdicts": {"exists": "组织库中已有", "likely_exists": "可能已有", "new": "新单位"}})
+
     @router.post("/api/proposals/{proposal_id}", summary="处理入驻申请：入驻、并入现有单位或驳回（须填理由）",
                  dependencies=[REVIEW])
     def decide(request: Request, body: ProposalDecision, proposal_id: str = Path(..., pattern=PROPOSAL_ID)):
         user = require_user(request, role="reviewer", write=True)
         current = live_snapshot(holder)
-        row = store.proposal(proposal_id)
-        area = scope_of(user)
-        if row is not None and area.province and not (row["region_code"] or "").startswith(area.province[:2]):
-            raise HTTPException(403, f"入驻申请 {proposal_id} 不在您的管辖范围内")
-        if not body.reason.strip():
-            raise HTTPException(422, "reason（处理理由）：请填写处理理由，它会记入审计日志")
-        target = current.canonical.get(body.target, "") if body.target else ""
-        if body.action == "merge" and not target:
-            raise HTTPException(422, f"target（并入的单位）：组织库中没有 ID 为 {body.target or '（空）'} 的单位")
         try:
-            row = store.decide_proposal(proposal_id, body.action, user["name"], body.reason, target)
-        except ProposalError as e:
-            raise HTTPException(404 if "没有编号" in str(e) else 409, str(e))
+            row = decide_proposal(store, user, proposal_id, body.action, body.reason, body.target,
+                                  current.canonical.get)
+        except ProposalRefused as e:
+            raise HTTPException(e.status, str(e))
         new_units.refresh()
         return proposal_answer(current, row)
 
