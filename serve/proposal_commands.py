@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from serve.terminal import EXIT_AUTH, EXIT_CONFLICT, EXIT_REFUSED, HOME, PASSWORD_STDIN, TOKEN, USER, _signed_in
+from serve.terminal import EXIT_AUTH, EXIT_CONFLICT, EXIT_REFUSED, HOME, PASSWORD_STDIN, TOKEN, USER, signed_in
 
 proposals_app = typer.Typer(help="处理组织入驻申请（以已登录的账号操作；权限、范围和审计与网页队列相同）。",
                             no_args_is_help=True)
@@ -35,7 +35,7 @@ def _resolver(store):
 def _decide(action: str, proposal_id: str, reason: str, target: str, home, token, user, password_stdin) -> None:
     from serve.proposals import ProposalRefused, decide_proposal
 
-    desk, account = _signed_in(home, token, user, password_stdin)
+    desk, account = signed_in(home, token, user, password_stdin)
     try:
         row = decide_proposal(desk.store, account, proposal_id, action, reason, target, _resolver(desk.store))
     except ProposalRefused as e:
@@ -53,7 +53,7 @@ def proposals_list(status: str = typer.Option("pending", help="pending 待处理
     from serve.auth import can_review
     from serve.scopes import scope_of
 
-    desk, account = _signed_in(home, token, user, password_stdin)
+    desk, account = signed_in(home, token, user, password_stdin)
     if not can_review(account):
         err.print("没有处理入驻申请的权限（需要审核权限）")
         raise typer.Exit(EXIT_AUTH)

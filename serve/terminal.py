@@ -25,7 +25,7 @@ PASSWORD_STDIN = typer.Option(False, "--password-stdin", help="从标准输入�
 EXIT_REFUSED, EXIT_AUTH, EXIT_CONFLICT = 1, 4, 3
 
 
-def _signed_in(home, token, user, password_stdin):
+def signed_in(home, token, user, password_stdin):
     """The desk and the account the command acts as; exits 4 with a Chinese message when sign-in fails."""
     from core.config import load_settings
     from core.store import open_store
@@ -84,7 +84,7 @@ def review_list(q: Optional[str] = typer.Option(None, help="按名称、ID 或�
     """列出待审核的合并建议（按影响排序，可搜索、筛选、翻页）。"""
     from serve.queue import filter_queue
 
-    desk, _ = _signed_in(home, token, user, password_stdin)
+    desk, _ = signed_in(home, token, user, password_stdin)
     queue = _run(lambda: filter_queue(desk.queue(), province, category, band, city, q))
     table = Table(title=f"待审核 {len(queue)} 条（第 {page} 页）")
     for col in ("ID", "得分", "左", "右", "活动"):
@@ -99,7 +99,7 @@ def review_list(q: Optional[str] = typer.Option(None, help="按名称、ID 或�
 def review_show(suggestion: str, home: Optional[Path] = HOME, token: Optional[str] = TOKEN,
                 user: Optional[str] = USER, password_stdin: bool = PASSWORD_STDIN):
     """显示一条建议所在的整组：每个单位、之间的建议和已知冲突。"""
-    desk, _ = _signed_in(home, token, user, password_stdin)
+    desk, _ = signed_in(home, token, user, password_stdin)
     view = _run(lambda: desk.cluster(suggestion))
     for u in view["units"]:
         console.print(f"[bold]{u['name']}[/] ID {u['org_id']} · {u['category'] or '未填类别'} · "
@@ -120,7 +120,7 @@ def review_accept(suggestion: str, survivor: Optional[str] = typer.Option(None, 
                   home: Optional[Path] = HOME, token: Optional[str] = TOKEN, user: Optional[str] = USER,
                   password_stdin: bool = PASSWORD_STDIN):
     """接受合并（只能是待审核的建议；与每晚聚类相同的冲突检查）。"""
-    desk, account = _signed_in(home, token, user, password_stdin)
+    desk, account = signed_in(home, token, user, password_stdin)
     _done(_run(lambda: desk.decide(suggestion, "accept", account, survivor)), f"已接受 {suggestion}")
 
 
@@ -128,7 +128,7 @@ def review_accept(suggestion: str, survivor: Optional[str] = typer.Option(None, 
 def review_reject(suggestion: str, home: Optional[Path] = HOME, token: Optional[str] = TOKEN,
                   user: Optional[str] = USER, password_stdin: bool = PASSWORD_STDIN):
     """拒绝合并：这一对以后不会再被建议或合并。"""
-    desk, account = _signed_in(home, token, user, password_stdin)
+    desk, account = signed_in(home, token, user, password_stdin)
     _done(_run(lambda: desk.decide(suggestion, "reject", account)), f"已拒绝 {suggestion}")
 
 
@@ -137,7 +137,7 @@ def review_split(suggestion: str, group: list[str] = typer.Option(..., "--group"
                  home: Optional[Path] = HOME, token: Optional[str] = TOKEN, user: Optional[str] = USER,
                  password_stdin: bool = PASSWORD_STDIN):
     """把整组建议分成几组：组内合并、组与组之间拒绝（每组先过冲突检查）。"""
-    desk, account = _signed_in(home, token, user, password_stdin)
+    desk, account = signed_in(home, token, user, password_stdin)
     groups = [[x.strip() for x in g.split(",") if x.strip()] for g in group]
     _done(_run(lambda: desk.decide_cluster(suggestion, "accept", account, groups)), f"已按 {len(groups)} 组处理 {suggestion}")
 
@@ -147,7 +147,7 @@ def review_merge(org_ids: list[str], survivor: Optional[str] = typer.Option(None
                  home: Optional[Path] = HOME, token: Optional[str] = TOKEN, user: Optional[str] = USER,
                  password_stdin: bool = PASSWORD_STDIN):
     """“这两个是同一单位”：合并未被建议的记录（经过与每晚聚类相同的冲突检查）。"""
-    desk, account = _signed_in(home, token, user, password_stdin)
+    desk, account = signed_in(home, token, user, password_stdin)
     _done(_run(lambda: desk.merge(org_ids, account, survivor)), f"已合并 {'、'.join(org_ids)}")
 
 
@@ -158,7 +158,7 @@ def review_correct(org_id: str, name: Optional[str] = typer.Option(None, help="�
                    home: Optional[Path] = HOME, token: Optional[str] = TOKEN, user: Optional[str] = USER,
                    password_stdin: bool = PASSWORD_STDIN):
     """更正单位的名称、类别或地区（以后每晚运行都保留，如同审核决定）。"""
-    desk, account = _signed_in(home, token, user, password_stdin)
+    desk, account = signed_in(home, token, user, password_stdin)
     changes = {k: v for k, v in (("name", name), ("category", category), ("region_code", region_code)) if v is not None}
     _done(_run(lambda: desk.correct(org_id, changes, account)), f"已更正 {org_id}")
 
@@ -167,7 +167,7 @@ def review_correct(org_id: str, name: Optional[str] = typer.Option(None, help="�
 def review_undo(home: Optional[Path] = HOME, token: Optional[str] = TOKEN, user: Optional[str] = USER,
                 password_stdin: bool = PASSWORD_STDIN):
     """撤销自己最近的一次操作（再次运行继续往前撤销）。"""
-    desk, account = _signed_in(home, token, user, password_stdin)
+    desk, account = signed_in(home, token, user, password_stdin)
     _done(_run(lambda: desk.undo(account)), "已撤销")
 
 
@@ -175,5 +175,5 @@ def review_undo(home: Optional[Path] = HOME, token: Optional[str] = TOKEN, user:
 def review_unmerge(org_id: str, home: Optional[Path] = HOME, token: Optional[str] = TOKEN,
                    user: Optional[str] = USER, password_stdin: bool = PASSWORD_STDIN):
     """把一条记录从它被合并进的单位中拆出来，以后不再合并（需要管理员）。"""
-    desk, account = _signed_in(home, token, user, password_stdin)
+    desk, account = signed_in(home, token, user, password_stdin)
     _done(_run(lambda: desk.unmerge(org_id, account)), f"已拆出 {org_id}")
