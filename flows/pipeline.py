@@ -7,12 +7,14 @@ fixtures run it with the in-process ``Runner``. This module never imports prefec
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from core.checks import check_activities, check_registry
@@ -22,7 +24,7 @@ from core.regions import default_regions
 from core.snapshot import snapshot_frames
 from core.sources import InputRejected, read_table
 from dedupe.incremental import candidate_pairs
-from dedupe.linking import HOST_COLUMNS, link_typed, split_hosts
+from dedupe.linking import HOST_COLUMNS, SCORED_COLUMNS, link_typed, split_hosts
 from dedupe.resolve import Resolution, settle_duplicates
 from dedupe.scoring import ScoringChunk, score_chunk, score_pairs, split_for_scoring
 from dedupe.typos import correct_common_heads
@@ -169,6 +171,35 @@ def link_hosts(activities: pd.DataFrame, records: pd.DataFrame, id_map: pd.DataF
     return Hosts(hosts[HOST_COLUMNS].reset_index(drop=True), missing_units(hosts, orgs, regions), hosted)
 
 
+def _as_text(value) -> str:
+    return "|".join(map(str, value)) if isinstance(value, (list, tuple, np.ndarray)) else str(value)
+
+
+def hosts_key(*inputs) -> str:
+    """One digest of what host linking reads (frames and thresholds): equal digests, equal links.
+
+    >>> a = pd.DataFrame({"x": ["甲", "乙"]})
+    >>> hosts_key(a, 0.9) == hosts_key(a.copy(), 0.9), hosts_key(a, 0.9) == hosts_key(a.iloc[::-1], 0.9)
+    (True, False)
+    """
+    digest = hashlib.sha256()
+    for part in inputs:
+        if isinstance(part, pd.DataFrame):
+            # by column name, numbers as floats, lists as text: a frame read back from the snapshot
+            # (its columns reordered, ints widened, lists as arrays) gives the digest it was written with
+            for name in sorted(part.columns):
+                column = part[name]
+                if pd.api.types.is_bool_dtype(column) or column.dtype == object:
+                    column = column.map(_as_text)
+                elif pd.api.types.is_numeric_dtype(column):
+                    column = column.astype("float64")
+                digest.update(str(name).encode())
+                digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
+        else:
+            digest.update(repr(part).encode())
+    return digest.hexdigest()
+
+
 STAGES = (read_inputs, check_inputs, normalise, find_candidates, score_share, flag_reused, settle, retire,
           rebuild_hierarchy, provinces_before, assign_visibility, link_hosts)
 
@@ -258,8 +289,15 @@ def run_pipeline(inputs: Inputs, previous: PreviousRun | None, settings, decisio
         vis = runner.call(assign_visibility, acts, before.result(), res.id_map, hierarchy.organizations, retired)
     orgs = hierarchy.organizations
     with runner.stage("hosts"):
-        hosts = runner.call(link_hosts, acts, records, res.id_map, orgs, settings.auto_merge_threshold,
-                            settings.review_threshold)
+        # skipped when nothing it links from changed (activities, what scoring reads of the records, ids,
+        # units, thresholds): the links would come out the same, and at 60k they cost ~6 s every night
+        key = hosts_key(acts, records[SCORED_COLUMNS], res.id_map, orgs, settings.auto_merge_threshold,
+                        settings.review_threshold)
+        if previous is not None and previous.hosts is not None and previous.hosts_key == key:
+            hosts = previous.hosts
+        else:
+            hosts = runner.call(link_hosts, acts, records, res.id_map, orgs, settings.auto_merge_threshold,
+                                settings.review_threshold)
     frames = snapshot_frames(records, acts, res, orgs, hierarchy.changes, vis.activities, vis.gains, vis.rollup,
                              decisions)
     frames["retired_ids"], frames["reused_ids"] = retired, flagged
@@ -268,7 +306,8 @@ def run_pipeline(inputs: Inputs, previous: PreviousRun | None, settings, decisio
     frames["rollup"]["hosted_activities"] = frames["rollup"]["hosted_activities"].astype("int64")
     incremental = previous is not None and previous.incremental
     cache = {"pairs": res.scored, "blocking_keys": candidates.keys, "hierarchy": orgs,
-             "meta": pd.DataFrame([{"pipeline": PIPELINE, "incremental": incremental}])}
+             "host_links": hosts.links, "host_missing": hosts.missing, "host_hosted": hosts.hosted,
+             "meta": pd.DataFrame([{"pipeline": PIPELINE, "incremental": incremental, "hosts_key": key}])}
     gains = vis.gains
     counts = {
         "registry_rows": n_reg, "registry_kept": len(records), "registry_quarantined": n_reg_q,

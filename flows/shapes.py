@@ -67,6 +67,8 @@ class PreviousRun:
     pairs: pd.DataFrame | None = None  # every scored candidate pair (rid_l, rid_r: rows of ``records``)
     blocking_keys: pd.DataFrame | None = None  # key, rid, block
     hierarchy: pd.DataFrame | None = None  # every unit's merged evidence, parent and input hash
+    hosts: Hosts | None = None  # last run's host links, and the digest of what they were linked from
+    hosts_key: str = ""
 
     @property
     def incremental(self) -> bool:
@@ -83,7 +85,11 @@ class PreviousRun:
             return cls(canonical, ids)
         cached = {name: snapshot.cached(name) if snapshot.has_cached(name) else None
                   for name in ("pairs", "blocking_keys", "hierarchy")}
-        return cls(canonical, ids, snapshot.frame("records"), **cached)
+        hosts = [snapshot.cached(f"host_{part}") if snapshot.has_cached(f"host_{part}") else None
+                 for part in ("links", "missing", "hosted")]
+        key = str(snapshot.cache_meta().get("hosts_key") or "")
+        return cls(canonical, ids, snapshot.frame("records"), **cached,
+                   hosts=Hosts(*hosts) if key and all(h is not None for h in hosts) else None, hosts_key=key)
 
 
 @dataclass
