@@ -19,7 +19,7 @@ from core.config import REFERENCE_DIR
 from core.place_names import short_forms
 from core.regions import RegionTable, default_regions
 from core.typos import homophones
-from core.unit_words import renamed_department, snap_unit_word, split_suffix
+from core.unit_words import ends_with_unit_word, renamed_department, snap_unit_word, split_suffix
 
 _T2S = opencc.OpenCC("t2s")
 _OPEN = "(（[【〔［｛{<《〈「『"
@@ -38,6 +38,11 @@ REMARK = re.compile(r"（(?:" + "|".join(sorted(REMARKS, key=len, reverse=True))
 _BRACKETED = re.compile(r"（([^（）]{2,6})）")
 # Remarks written without brackets at the end of a name: 四川省科学技术协会2023版, …副本
 _TAIL_NOTE = re.compile(r"(?<=[\u3400-\u9fff])(?:[0-9]{4}(?:年度?|版)|副本|备份|拷贝)$")
+# a short note typed after a dash or underscore (…协会-旧, …中学_副本): bracketed, so name_key may treat it as one
+_SEPARATED_TAIL = re.compile(r"(?<=[\u3400-\u9fff])\s*[-_—~－]+\s*([\u3400-\u9fff0-9A-Za-z]{1,4})\s*$")
+# a short bracketed note at the very end, after a complete unit word: （老）, （旧）; not a place, nor a sub-unit
+_END_NOTE = re.compile(r"（([^（）]{1,4})）$")
+_SUB_UNIT = re.compile(r"[院校区部分站所馆局会司厂店处室心队组]")
 _LATIN_EDGE = re.compile(r"^[A-Za-z]{2,}(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff])[A-Za-z]{2,}$")
 _OFFICE_TAIL = re.compile(r"(协会|学会|委员会|研究会|联合会|部|局)(机关|本级|秘书处)$")
 _STATE_PREFIX = re.compile(r"^中华人民共和国(?=.)")
@@ -92,6 +97,7 @@ def normalise_name(name: str | None) -> str:
     if originals:
         s = protected.sub(lambda m: originals[m.group(0)], s)
     s = s.translate(_BRACKETS)
+    s = _SEPARATED_TAIL.sub(r"（\1）", s)
     s = _NOISE.sub("", s)
     s = _EDGE_NOISE.sub("", s)
     while "（）" in s:
@@ -133,6 +139,7 @@ def name_key(norm: str) -> str:
     """
     prev = None
     s = _BRACKETED.sub(_typed_remark, norm)
+    s = _END_NOTE.sub(_end_note, s)
     while prev != s:
         prev = s
         s = REMARK.sub("", s)
@@ -142,6 +149,18 @@ def name_key(norm: str) -> str:
         s = _OFFICE_TAIL.sub(r"\1", s)
         s = _STATE_PREFIX.sub("", s)
     return renamed_department(snap_unit_word(_SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s)))
+
+
+def _end_note(m: re.Match) -> str:
+    """A note after a name that is complete without it (梧州市疾病预防控制中心（老）): not part of the name.
+
+    >>> name_key("武都区实验中学（旧）"), name_key("某某医院（东院）"), name_key("中国石油大学（华东）")
+    ('武都区实验中学', '某某医院东院', '中国石油大学华东')
+    """
+    inner, before = m.group(1), m.string[: m.start()]
+    if _SUB_UNIT.search(inner) or not ends_with_unit_word(before):
+        return m.group(0)
+    return "" if default_regions().parse(inner).consumed < len(inner) else m.group(0)
 
 
 def _typed_remark(m: re.Match) -> str:

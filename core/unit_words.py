@@ -87,17 +87,23 @@ def _snapped_ending(ending: str, length_of_key: int) -> tuple[int, str]:
     return 0, ""
 
 
+def ends_with_unit_word(text: str) -> bool:
+    """True when ``text`` ends with one of the words that say what a unit is, with a name before it."""
+    return any(text.endswith(w) and len(text) > len(w) for w in _UNIT_WORDS_BY_END.get(text[-1:], ()))
+
+
 @lru_cache(maxsize=1)
 def _slipped_words() -> dict[str, str]:
-    """Each generic suffix of four characters or more typed with one slip: a character doubled or two
-    neighbours swapped, or (in words of five or more) one dropped; slips that are words stay words."""
+    """Each unit word of three characters or more typed with one slip: two neighbours swapped or a
+    character doubled (not the first, which the name before may end with: 华中 + 中医院), or, in generic
+    suffixes of five or more (科学技术协会), one dropped; slips that are words stay words."""
     out: dict[str, str] = {}
-    for w in GENERIC_SUFFIXES:
-        if len(w) < 4:
+    for w in UNIT_WORDS:
+        if len(w) < 3:
             continue
-        slips = {w[:i + 1] + w[i:] for i in range(len(w))}
+        slips = {w[:i + 1] + w[i:] for i in range(1, len(w))}
         slips |= {w[:i] + w[i + 1] + w[i] + w[i + 2:] for i in range(len(w) - 1)}
-        if len(w) >= 5:
+        if len(w) >= 5 and w in GENERIC_SUFFIXES:
             slips |= {w[:i] + w[i + 1:] for i in range(1, len(w))}
         for slip in slips - _UNIT_WORD_SET - {w}:
             out.setdefault(slip, w)
@@ -107,6 +113,9 @@ def _slipped_words() -> dict[str, str]:
 # 科协 is expanded before typos are mended; a typo'd 科协 (科胁, 棵协) is 科学技术协会 too
 _SHORT_GENERIC = {"科协": "科学技术协会"}
 _UNIT_WORD_SET = frozenset(UNIT_WORDS)
+_UNIT_WORDS_BY_END: dict[str, list[str]] = {}
+for _w in UNIT_WORDS:
+    _UNIT_WORDS_BY_END.setdefault(_w[-1], []).append(_w)
 _UNIT_WORD_LENGTHS = sorted({len(w) for w in UNIT_WORDS if len(w) >= 2}, reverse=True)
 
 

@@ -51,6 +51,18 @@ def test_a_character_dropped_doubled_or_swapped_in_a_generic_word_is_mended(raw)
     assert split_name(raw).key == "润辉水务有限公司科学技术协会"
 
 
+@pytest.mark.parametrize("raw, key", [
+    ("武都区实验中学-旧", "武都区实验中学"), ("汇远物流有限公司科协_副本", "汇远物流有限公司科学技术协会"),
+    ("梧州市疾病预防控制中心(老)", "梧州市疾病预防控制中心"),
+    ("某某医院（东院）", "某某医院东院"),  # a campus is part of the name
+    ("中国石油大学（华东）", "中国石油大学华东"), ("中国-东盟", "中国东盟"),
+    ("本溪满族自治县中医药科普馆馆", "本溪满族自治县中医药科普馆"), ("莲湖区青少年科技活中动心", "莲湖区青少年科技活动中心"),
+    ("华中中医院", "华中中医院"),  # 华中 + 中医院: a first character repeated is no slip
+])
+def test_notes_after_a_complete_name_and_slips_in_unit_words(raw, key):
+    assert split_name(raw).key == key
+
+
 def test_old_department_names_are_the_new_ones_and_group_is_generic():
     assert split_name("番禺区环保局").key == split_name("番禺区生态环境局").key == "番禺区生态环境局"
     assert split_name("广州市卫计委").key == "广州市卫生健康委员会"
