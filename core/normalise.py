@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import opencc
 
+from core.brackets import bracketed_alias
 from core.config import REFERENCE_DIR
 from core.place_names import short_forms
 from core.regions import RegionTable, default_regions
@@ -138,7 +139,7 @@ def name_key(norm: str) -> str:
     '中国数学会'
     """
     prev = None
-    s = _BRACKETED.sub(_typed_remark, norm)
+    s = _BRACKETED.sub(_typed_remark, bracketed_alias(norm))
     s = _END_NOTE.sub(_end_note, s)
     while prev != s:
         prev = s

@@ -64,3 +64,18 @@ def test_separators_and_repeats():
     a = pd.DataFrame({"activity_id": ["1"], "region_code": [""],
                       "host_units": ["甲单位；乙单位/甲单位, 丙单位\n丁单位"]})
     assert split_hosts(a)["host_text"].tolist() == ["甲单位", "乙单位", "丙单位", "丁单位"]
+
+
+def test_a_host_typed_with_its_abbreviation_in_brackets_links_to_the_unit(frames):
+    from core.records import prepare_activities
+    from core.regions import default_regions
+    from flows.pipeline import link_hosts
+
+    acts = prepare_activities(pd.DataFrame([{"activity_id": "b1", "title": "科普日活动", "org_id": "", "region_code": "110000",
+                                             "host_units": "中国科学技术协会（中国科协）、中国地质大学（北京）",
+                                             "start_date": "2023-09-16", "_row": 1}]).astype({"_row": "int64"}),
+                              default_regions())
+    hosts = link_hosts(acts, frames["records"], frames["id_map"], frames["organizations"], 0.92, 0.70).links
+    got = dict(zip(hosts["host_text"], zip(hosts["canonical_org_id"], hosts["how"])))
+    assert got["中国科学技术协会（中国科协）"] == ("root", "exact")
+    assert got["中国地质大学（北京）"] == ("", "none")

@@ -74,3 +74,17 @@ def test_a_form_on_an_allowed_origin_may_call_the_check_and_others_may_not(tmp_p
     with TestClient(create_app(*publish(tmp_path / "none")[:2])) as c:  # the default: no origin allowed
         answer = c.post("/api/orgs/check", json={"name": "广州市科协"}, headers={"Origin": "https://kepuri.example.cn"})
         assert "access-control-allow-origin" not in answer.headers
+
+
+@pytest.mark.parametrize("typed", ["中国科学技术协会（中国科协）", "中国科协(中国科学技术协会)"])
+def test_a_name_with_its_other_name_in_brackets_is_that_unit(client, typed):
+    body = check(client, typed)
+    assert body["verdict"] == "exists" and body["unit"]["org_id"] == "root"
+
+
+def test_a_bracketed_alias_links_as_a_host_and_in_a_spreadsheet():
+    from core.regions import default_regions
+    from serve.matching import prepare_typed
+
+    rec = prepare_typed(["中国科学技术协会（中国科协）", "中国地质大学（北京）"], regions=default_regions())
+    assert rec[0]["name_key"] == "中国科学技术协会" and rec[1]["name_key"] == "中国地质大学北京"
