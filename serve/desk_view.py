@@ -45,6 +45,7 @@ class DeskView:
         # records; a decision (here or in another process) is applied to them as its overlay operations
         self._cache: _Kept | None = None
         self._cache_lock = threading.RLock()  # the start-up warm-up and requests share the cache
+        self._places: tuple | None = None  # (queue, its province and city lists)
         self._seen: tuple | None = None  # (queue, decided keys, queue without them): page loads reuse it
 
     # ------------------------------------------------------------------ reading
@@ -92,6 +93,16 @@ class DeskView:
                 return seen[2]  # nobody decided anything since: the filtered queue as it was
             out = queue[~queue["key"].isin(decided)]
             self._seen = (queue, decided, out)
+        return out
+
+    def places(self, queue: pd.DataFrame) -> list[dict]:
+        """The provinces and cities of ``queue`` (``serve.queue.places``), worked out once per queue:
+        every page load asks for them, and they change only with a decision."""
+        kept = self._places
+        if kept is not None and kept[0] is queue:
+            return kept[1]
+        out = queues.places(queue, self.regions)
+        self._places = (queue, out)
         return out
 
     def cluster(self, sid: str) -> dict:

@@ -16,6 +16,7 @@ from core.store import pair_key
 CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 BANDS = {"high": (0.85, 1.01), "mid": (0.78, 0.85), "low": (0.0, 0.78)}
 BAND_LABELS = {"high": "高（≥0.85）", "mid": "中（0.78–0.85）", "low": "低（<0.78）"}
+FEW_UNITS = 5000  # up to this many units, counts are taken among their rows (isin costs per value asked)
 SIDE = ["org_id", "canonical", "name", "category", "region_code", "region_path", "province", "city", "parent",
         "children", "activities", "certified"]
 
@@ -32,10 +33,18 @@ def suggestion_id(left: str, right: str) -> str:
 def unit_view(frames: dict[str, pd.DataFrame], regions: RegionTable, only=None) -> pd.DataFrame:
     """The canonical units (those in ``only``, or all) with what a reviewer weighs: place names,
     parent, children, activities."""
-    every = frames["organizations"].set_index("org_id", drop=False)
-    orgs = every if only is None else every[every.index.isin(only)]
-    acts = frames["activity_visibility"]["canonical_org_id"].value_counts()
-    children = frames["organizations"]["parent_id"].value_counts()
+    all_orgs, vis = frames["organizations"], frames["activity_visibility"]["canonical_org_id"]
+    parents = all_orgs["parent_id"]
+    if only is not None:
+        wanted = list(only)
+        all_orgs = all_orgs[all_orgs["org_id"].isin(wanted)]
+        if len(wanted) <= FEW_UNITS:  # a cluster's units: counted among their own rows, not over 100,000
+            vis, parents = vis[vis.isin(wanted)], parents[parents.isin(wanted)]
+    orgs = all_orgs.set_index("org_id", drop=False)
+    acts = vis.value_counts()
+    children = parents.value_counts()
+    names = frames["organizations"]
+    names = names[names["org_id"].isin(orgs["parent_id"].unique())].set_index("org_id")["name"]
     codes = pd.Series(orgs["region_code"].unique())
     path = codes.map(regions.path_label)
     city = codes.map(lambda c: regions.prefecture(c) or "")
@@ -44,7 +53,7 @@ def unit_view(frames: dict[str, pd.DataFrame], regions: RegionTable, only=None) 
                            index=codes.values)
     out = pd.DataFrame({"name": orgs["name"], "category": orgs["category"], "region_code": orgs["region_code"],
                         "certified": orgs["certified"].fillna(False).astype(bool),
-                        "parent": orgs["parent_id"].map(every["name"]).fillna(""),
+                        "parent": orgs["parent_id"].map(names).fillna(""),
                         "children": orgs.index.map(children).fillna(0).astype(int),
                         "activities": orgs.index.map(acts).fillna(0).astype(int),
                         "members": orgs["members"]}, index=orgs.index)
@@ -131,6 +140,9 @@ def filter_queue(queue: pd.DataFrame, province: str | None = None, category: str
                  band: str | None = None, city: str | None = None, q: str | None = None,
                  certified: bool | None = None, min_activities: int = 0) -> pd.DataFrame:
     """The suggestions where either side matches every given filter (``q``: id, name or place text)."""
+    if not (province or category or band in BANDS or city or (q and q.strip()) or certified is not None
+            or min_activities):
+        return queue  # no filter: the queue itself, not a copy of 100,000 rows
     keep = pd.Series(True, index=queue.index)
     for value, col in ((province, "province"), (city, "city"), (category, "category")):
         if value:
@@ -194,7 +206,8 @@ def describe_units(frames: dict[str, pd.DataFrame], regions: RegionTable, units:
     view = unit_view(frames, regions, only=units)
     idm = frames["id_map"]
     members = idm[idm["canonical_org_id"].isin(units)]
-    rec = frames["records"].set_index("org_id")
+    rec = frames["records"]
+    rec = rec[rec["org_id"].isin(members["source_org_id"].tolist())].set_index("org_id")
     out = []
     for u in sorted(units, key=lambda x: (x != survivor, x)):
         mine = members.loc[members["canonical_org_id"] == u, "source_org_id"].tolist()

@@ -18,7 +18,8 @@ def default_survivor(frames: dict[str, pd.DataFrame], units: list[str]) -> str:
     (certified, then most activities, most complete, oldest, smallest id) on their surviving records."""
     rec = frames["records"]
     rec = rec[rec["org_id"].isin(units)].reset_index(drop=True)
-    acts = frames["activity_visibility"]["canonical_org_id"].value_counts()
+    acts = frames["activity_visibility"]["canonical_org_id"]
+    acts = acts[acts.isin(list(units))].value_counts()  # the units' own activities, not a count of all
     roots = np.zeros(len(rec), dtype=np.int64)
     return str(rec["org_id"].iloc[int(choose_survivors(rec, roots, acts).iloc[0])])
 

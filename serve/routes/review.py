@@ -185,7 +185,7 @@ def review_router(store: Store, desk: Desk, on_publish) -> APIRouter:
                 dependencies=[REVIEW])
     def places(request: Request):
         try:
-            return {"provinces": queues.places(mine(request)(desk.queue()), desk.regions)}
+            return {"provinces": desk.places(mine(request)(desk.queue()))}
         except LookupError as e:
             raise HTTPException(503, str(e))
 
