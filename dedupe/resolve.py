@@ -14,6 +14,7 @@ from dedupe.cluster import cluster_pairs
 from dedupe.incremental import candidate_pairs
 from dedupe.scoring import score_chunk, score_pairs, split_for_scoring
 from dedupe.explain import explain_pairs
+from dedupe.review_queue import weigh_review
 from dedupe.typos import correct_common_heads
 
 
@@ -51,7 +52,7 @@ def _held_back(scored: pd.DataFrame, records: pd.DataFrame, held, auto_threshold
 def resolve_duplicates(records: pd.DataFrame, *, auto_threshold: float, review_threshold: float,
                        max_block_size: int = 100, decisions: pd.DataFrame | None = None,
                        activity_counts: pd.Series | None = None, previous_canonical=None, returning=None,
-                       held=None) -> Resolution:
+                       held=None, evidence_places: pd.DataFrame | None = None) -> Resolution:
     """Find duplicates among prepared records; ``decisions`` are people's ``match``/``distinct`` facts.
 
     The steps of the pipeline's duplicate stage (``flows/pipeline.py``) on a full run, in one share.
@@ -64,7 +65,7 @@ def resolve_duplicates(records: pd.DataFrame, *, auto_threshold: float, review_t
     return settle_duplicates(records, scored, stats, auto_threshold=auto_threshold,
                              review_threshold=review_threshold, decisions=decisions,
                              activity_counts=activity_counts, previous_canonical=previous_canonical,
-                             returning=returning, held=held)
+                             returning=returning, held=held, evidence_places=evidence_places)
 
 
 def rank_suggestions(suggestions: pd.DataFrame, activity_counts: pd.Series | None) -> pd.DataFrame:
@@ -89,10 +90,11 @@ def rank_suggestions(suggestions: pd.DataFrame, activity_counts: pd.Series | Non
 def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, *, auto_threshold: float,
                       review_threshold: float, decisions: pd.DataFrame | None = None,
                       activity_counts: pd.Series | None = None, previous_canonical=None, returning=None,
-                      held=None) -> Resolution:
+                      held=None, evidence_places: pd.DataFrame | None = None) -> Resolution:
     """From scored pairs to clusters, survivors, the id map and the suggestions (record ids are unique:
     ingest quarantines repeated ids). ``returning`` ids get their canonical id back (``choose_survivors``);
-    pairs with a ``held`` id (reused for another unit) are never merged automatically, only suggested."""
+    pairs with a ``held`` id (reused for another unit) are never merged automatically, only suggested;
+    ``evidence_places`` (``core.evidence.place_evidence``) weigh the suggestions (``dedupe.review_queue``)."""
     stats = dict(stats)
     rid_of = pd.Index(records["org_id"].to_numpy(dtype=object))
     roots, edges, review = cluster_pairs(len(records), _held_back(scored, records, held, auto_threshold),
@@ -118,6 +120,7 @@ def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, 
     if len(review):  # strong enough to merge, held back by another unit it fits as well (cluster._contested)
         strong = review["score"].to_numpy() >= auto_threshold
         review.loc[strong, "explanation"] += "；但它与另一个不能合并的单位同样相符，未自动合并，请人工确认"
+    review = weigh_review(records, evidence_places, review)
     suggestions = pd.DataFrame({"left_org_id": ids[review["rid_l"].to_numpy().astype(int)],
                                 "right_org_id": ids[review["rid_r"].to_numpy().astype(int)],
                                 "score": review["score"].round(4), "explanation": review["explanation"]})

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.checks import check_activities, check_registry
+from core.evidence import place_evidence
 from core.lineage import RETIRED_BASIS, empty_retired, keep_last_units, retire_ids, reused_ids, units_through_retired
 from core.records import apply_corrections, prepare_activities, prepare_changed, prepare_registry, previous_positions
 from core.regions import default_regions
@@ -106,7 +107,8 @@ def settle(normalised: Normalised, scored: list[pd.DataFrame], stats: dict, deci
                              auto_threshold=auto_threshold, review_threshold=review_threshold, decisions=decisions,
                              activity_counts=normalised.activities["org_id"].value_counts(),
                              previous_canonical=previous.canonical if previous is not None else None,
-                             returning=returning_ids(previous), held=held)
+                             returning=returning_ids(previous), held=held,
+                             evidence_places=place_evidence(normalised.records, normalised.activities, default_regions()))
 
 
 def returning_ids(previous: PreviousRun | None) -> pd.Series | None:
