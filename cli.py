@@ -12,7 +12,9 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from flows.home_commands import HOME, export, prune, publish, status
+from core.command_options import HOME
+from core.config import load_settings
+from flows.home_commands import export, prune, publish, status
 from serve.proposal_commands import proposals_app
 from serve.terminal import review_app
 from serve.user_commands import user_app
@@ -22,12 +24,6 @@ app = typer.Typer(help="orgreg：全国科普日组织库的清洗流水线与�
 console = Console()
 err = Console(stderr=True)
 
-
-
-def _settings(home: Optional[Path], **extra):
-    from core.config import load_settings
-
-    return load_settings(home=home, **extra)
 
 
 @app.command()
@@ -43,7 +39,7 @@ def nightly(registry: Optional[Path] = typer.Option(None, help="组织库导出�
     from core.failures import explain, log_to_file, record_traceback
     from flows.environment import configure_prefect, ensure_prefect_server, stop_orphaned_servers
 
-    settings = _settings(home, registry=registry, activities=activities)
+    settings = load_settings(home=home, registry=registry, activities=activities)
     configure_prefect(settings.home)
     log = log_to_file(settings.home)  # Prefect's log lines and tracebacks go there, not to the console
     stop_orphaned_servers(settings.home)  # left by a run that was killed
@@ -81,7 +77,7 @@ def schedule(cron: Optional[str] = typer.Option(None, help="cron 表达式（默
     """按 cron 定时运行夜间流程（Prefect 的调度；没有配置 Prefect 服务器时自动启动一个）。"""
     from flows.environment import configure_prefect, ensure_prefect_server
 
-    settings = _settings(home, registry=registry, activities=activities)
+    settings = load_settings(home=home, registry=registry, activities=activities)
     configure_prefect(settings.home)
     url = ensure_prefect_server(settings.home)
     from flows.nightly import serve_schedule
@@ -111,7 +107,7 @@ def ui(home: Optional[Path] = HOME, port: int = typer.Option(4200, help="端口�
     """
     from flows.environment import configure_prefect, prefect_answers, prefect_ui
 
-    settings = _settings(home)
+    settings = load_settings(home=home)
     configure_prefect(settings.home)
     if prefect_answers(f"http://127.0.0.1:{port}/api"):  # e.g. the one `orgreg schedule` leaves running
         console.print(f"Prefect 界面已在运行：[bold]http://127.0.0.1:{port}[/]")
@@ -174,7 +170,7 @@ def match(file: Path = typer.Argument(..., help="要匹配的表格（csv/xlsx�
     from serve.matching import Matcher
     from serve.state import SnapshotHolder
 
-    settings = _settings(home)
+    settings = load_settings(home=home)
     holder = SnapshotHolder(open_store(settings))
     holder.refresh()
     if holder.current is None:
@@ -204,7 +200,7 @@ def serve(home: Optional[Path] = HOME, host: Optional[str] = typer.Option(None, 
 
     from serve.app import create_app
 
-    settings = _settings(home)
+    settings = load_settings(home=home)
     console.print(f"服务地址：http://{host or settings.serve_host}:{port or settings.serve_port}/ （接口文档 /docs）")
     config = uvicorn.Config(create_app(settings), host=host or settings.serve_host,
                             port=port or settings.serve_port, log_level="info", access_log=settings.serve_access_log)
@@ -250,7 +246,7 @@ def main() -> None:
         argv = sys.argv[1:]
         given = argv[argv.index("--home") + 1] if "--home" in argv[:-1] else None
         try:
-            home = _settings(Path(given) if given else None).home
+            home = load_settings(home=Path(given) if given else None).home
         except Exception:
             home = None
         message, code = explain(e, home)

@@ -9,16 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.command_options import HOME
+from core.config import load_settings
+
 console = Console()
 err = Console(stderr=True)
 
-HOME = typer.Option(None, "--home", help="状态目录（默认 ./.orgreg 或 $ORGREG_HOME）")
-
-
-def _settings(home: Optional[Path]):
-    from core.config import load_settings
-
-    return load_settings(home=home)
 
 
 def export(outdir: Path = typer.Argument(..., help="输出目录"), home: Optional[Path] = HOME):
@@ -28,7 +24,7 @@ def export(outdir: Path = typer.Argument(..., help="输出目录"), home: Option
 
     from flows.progress import progress_bars
 
-    snap = open_store(_settings(home)).live_snapshot()
+    snap = open_store(load_settings(home=home)).live_snapshot()
     if snap is None:
         err.print("还没有发布过快照：请先运行 [bold]orgreg nightly[/]。")
         raise typer.Exit(1)
@@ -50,7 +46,7 @@ def status(home: Optional[Path] = HOME, limit: int = typer.Option(10, help="显�
     from core.retention import disk_usage, human_bytes
     from core.store import open_store
 
-    settings = _settings(home)
+    settings = load_settings(home=home)
     store = open_store(settings)
     state = store.live_state()
     rows = store.snapshot_rows()
@@ -108,7 +104,7 @@ def publish(rollback: bool = typer.Option(False, "--rollback", help="回退到�
     if not rollback:
         err.print("请指定操作，例如 [bold]orgreg publish --rollback[/]。")
         raise typer.Exit(2)
-    store = open_store(_settings(home))
+    store = open_store(load_settings(home=home))
     state = store.live_state()
     try:
         snap = store.rollback(expected=state.generation if state else None, user=getpass.getuser())
@@ -124,7 +120,7 @@ def prune(home: Optional[Path] = HOME):
     from core.retention import apply_retention, disk_usage, human_bytes
     from core.store import open_store
 
-    settings = _settings(home)
+    settings = load_settings(home=home)
     store = open_store(settings)
     removed = apply_retention(store, settings)
     console.print(f"已删除：快照 {removed['snapshots']} 个，运行目录 {removed['run_folders']} 个，"

@@ -53,7 +53,7 @@ def unit_view(frames: dict[str, pd.DataFrame], regions: RegionTable, only=None) 
                            index=codes.values)
     out = pd.DataFrame({"name": orgs["name"], "category": orgs["category"], "region_code": orgs["region_code"],
                         "certified": orgs["certified"].fillna(False).astype(bool),
-                        "parent": orgs["parent_id"].map(names).fillna(""),
+                        "parent": orgs["parent_id"].map(names).astype(object).fillna(""),
                         "children": orgs.index.map(children).fillna(0).astype(int),
                         "activities": orgs.index.map(acts).fillna(0).astype(int),
                         "members": orgs["members"]}, index=orgs.index)

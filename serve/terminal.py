@@ -14,11 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.command_options import HOME
+
 review_app = typer.Typer(help="在终端审核合并建议（以已登录的账号操作；规则、权限和审计与网页相同）。",
                          no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-HOME = typer.Option(None, "--home", help="状态目录（默认 ./.orgreg 或 $ORGREG_HOME）")
 TOKEN = typer.Option(None, "--token", help="API 令牌（orgreg user token 生成；也可设 ORGREG_TOKEN）")
 USER = typer.Option(None, "--user", help="账号名（随后提示输入密码）")
 PASSWORD_STDIN = typer.Option(False, "--password-stdin", help="从标准输入读取密码（脚本用）")

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from serve.terminal import HOME
+from core.command_options import HOME
 
 console = Console()
 err = Console(stderr=True)
