@@ -58,7 +58,8 @@ class Matcher:
     """What scoring against one served snapshot needs, built once per snapshot: every record's
     evidence by unit (column arrays) and where each head is known (``dedupe.compare.HeadPlaces``)."""
 
-    def __init__(self, current):
+    def __init__(self, current, heads: HeadPlaces | None = None):
+        """``heads``: where heads occur, when another matcher's (the registry's) should judge commonness."""
         self.current = current
         self.index = current.index
         self.regions = current.index.regions
@@ -66,7 +67,7 @@ class Matcher:
         self.columns = list(recs.columns)
         self.arrays = [recs[c].to_numpy(dtype=object) for c in self.columns]
         self.units = recs.index.to_numpy(dtype=str)  # sorted (serve.state.load)
-        self.heads = HeadPlaces(recs)
+        self.heads = heads if heads is not None else HeadPlaces(recs)
         self.category = dict(zip(current.orgs.index, current.orgs["category"]))
         self.region_code = dict(zip(current.orgs.index, current.orgs["region_code"]))
         self.name = dict(zip(current.orgs.index, current.orgs["name"]))

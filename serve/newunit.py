@@ -39,16 +39,21 @@ def prepare_proposed(name: str, region_code: str, category: str, regions) -> Pro
 
 
 def check_unit(current, name: str, region_code: str = "", category: str = "", auto: float = 0.92,
-               review: float = 0.70, limit: int = 10) -> CheckResult:
+               review: float = 0.70, limit: int = 10, new_units: Matcher | None = None) -> CheckResult:
     """Candidates for a unit about to be created, same place first, and the verdict.
 
     ``current`` is the served snapshot (``serve.state.Loaded``); ``auto``/``review`` are the duplicate
     thresholds of the nightly run: at or above ``auto`` the unit exists, at or above ``review`` it likely does.
     Candidates and scores are ``serve.matching``'s, the same as ``orgreg match`` and ``/reconcile``.
+    ``new_units``: the matcher of the units accepted by 组织入驻 since the snapshot
+    (``serve.proposals.NewUnits.matcher``), whose candidates count like the snapshot's.
     """
     matcher = Matcher.of(current)
     proposed = prepare_proposed(name, region_code, category, matcher.regions)
     found = matcher.candidates(proposed.record, name)
+    if new_units is not None:
+        found = sorted(found + new_units.candidates(proposed.record, name),
+                       key=lambda c: (not c.same_place, -c.score, c.org_id))
     out = [{"org_id": c.org_id, "score": c.score, "reason": c.reason, "same_place": c.same_place,
             "exact_name": c.exact} for c in found]
     top = max((c["score"] for c in out), default=0.0)

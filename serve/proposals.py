@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pandas as pd
 
@@ -21,9 +22,10 @@ from core.schema import ASSOCIATION_LEVEL, CATEGORIES, NATIONAL_CATEGORIES
 from hierarchy.repair import AssociationIndex
 from serve.auth import can_review
 from serve.lookup import TIER_NAMES, SuggestIndex
-from serve.matching import prepare_typed
+from serve.matching import Matcher, prepare_typed
 from serve.newunit import NEW, check_unit
 from serve.scopes import scope_of
+from serve.state import CHECK_COLUMNS
 
 log = logging.getLogger("orgreg.serve")
 NEW_UNIT_MARK = "新入驻"
@@ -75,6 +77,8 @@ class Overlay:
     units: dict[str, dict] = field(default_factory=dict)  # accepted proposals not in the snapshot
     redirect: dict[str, str] = field(default_factory=dict)  # proposal id → the unit it resolves to
     index: SuggestIndex | None = None
+    view: SimpleNamespace | None = None  # orgs, records and index as ``serve.matching.Matcher`` reads them
+    matcher: Matcher | None = None  # built on the first check that needs it
 
 
 def is_new_unit(org_id: str, certified: bool) -> bool:
@@ -126,12 +130,26 @@ class NewUnits:
             rows = self.store.proposals()
             units = {r["org_id"]: r for r in rows if r["status"] == ACCEPTED and r["org_id"] not in current.orgs.index}
             redirect = {r["org_id"]: r["merged_into"] for r in rows if r["status"] == MERGED and r["merged_into"]}
-            index = None
+            index = view = None
             if units:
                 orgs, records, id_map = unit_frames(list(units.values()), current.index.regions)
                 index = SuggestIndex(orgs, records, id_map, current.index.regions)
-            self.state = Overlay(revision, current.generation, units, redirect, index)
+                view = SimpleNamespace(index=index, orgs=orgs.set_index("org_id", drop=False),
+                                       records=records[CHECK_COLUMNS].set_index(records["org_id"].rename("unit"))
+                                       .sort_index())
+            self.state = Overlay(revision, current.generation, units, redirect, index, view)
         return True
+
+    def matcher(self, current) -> Matcher | None:
+        """The duplicate check's matcher over the accepted units the snapshot ``current`` does not hold yet
+        (None when there are none), so a second proposal or a check of the same unit finds it. Where a head
+        occurs is the registry's (``HeadPlaces`` of the snapshot): a 科技馆 stays a common name."""
+        state = self.state
+        if state.view is None or state.generation != current.generation:
+            return None
+        if state.matcher is None:
+            state.matcher = Matcher(state.view, heads=Matcher.of(current).heads)
+        return state.matcher
 
     def safe_refresh(self) -> None:
         try:
@@ -166,9 +184,12 @@ class NewUnits:
         row = self.state.units.get(org_id)
         if row is None:
             return None
-        return {"org_id": org_id, "name": row["name"], "category": row["category"], "region_code": row["region_code"],
-                "parent_id": row["parent_id"], "aliases": [], "certified": False, "new_unit": True,
-                "mark": NEW_UNIT_MARK}
+        regions = self.holder.current.index.regions if self.holder.current is not None else None
+        code = row["region_code"] or ""
+        return {"org_id": org_id, "name": row["name"], "category": row["category"], "region_code": code,
+                "region_path": regions.path_label(code) if regions else "",
+                "parent_id": row["parent_id"], "province_code": _province(regions, row) if regions else "",
+                "aliases": [], "certified": False, "new_unit": True, "mark": NEW_UNIT_MARK}
 
 
 def parent_of(current, category: str, region: str) -> str:
@@ -208,7 +229,8 @@ def assess(current, new_units: NewUnits | None, body: dict, auto: float, review:
     if not (contact.get("name") or "").strip() or not ((contact.get("phone") or "").strip() or
                                                        (contact.get("email") or "").strip()):
         raise ProposalInvalid("contact（联系人）：请填写联系人姓名，以及电话或电子邮箱")
-    result = check_unit(current, name, region, category, auto, review)
+    result = check_unit(current, name, region, category, auto, review,
+                        new_units=new_units.matcher(current) if new_units else None)
     category = category or result.proposed.category
     region = region or result.proposed.region_code
     if not region and category not in NATIONAL_CATEGORIES:

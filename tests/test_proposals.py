@@ -170,3 +170,25 @@ def test_the_queue_page_lists_pending_proposals_with_what_the_check_found(client
     assert page.status_code == 200 and "组织入驻申请" in page.text and "广州市科学技术协会海珠分会" in page.text
     assert "王老师" in page.text and "处理理由" in page.text
     assert client.get("/ops/proposals", headers=client.headers_of["gdview"]).status_code == 403
+
+
+def test_a_unit_accepted_since_the_nightly_is_found_by_the_check_and_by_a_second_proposal(client):
+    name = "广州市海珠区青少年天文科普馆"
+    before = client.post("/api/orgs/check", json={"name": name, "region_code": "440105"}).json()
+    assert before["verdict"] == "new"
+    pid = propose(client, name, "440105", "科普教育基地")["proposal_id"]
+    pending = client.post("/api/orgs/check", json={"name": name, "region_code": "440105"}).json()
+    assert pid not in [c["org_id"] for c in pending["candidates"]]  # pending: not a unit yet
+    client.post(f"/api/proposals/{pid}", json={"action": "accept", "reason": "核实为新单位"},
+                headers=client.headers_of["ops"])
+    check = client.post("/api/orgs/check", json={"name": name, "region_code": "440105"}).json()
+    assert check["verdict"] == "exists" and check["unit"]["org_id"] == pid
+    assert check["candidates"][0]["new_unit"] is True and check["candidates"][0]["mark"] == "新入驻"
+    assert check["candidates"][0]["region_path"].endswith("海珠区")
+    # typed another way (no city, 科普馆 → 天文科普馆 kept): still the accepted unit, at least as likely
+    again = propose(client, "海珠区青少年天文科普馆", "440105", "科普教育基地")
+    assert again["verdict"] in ("exists", "likely_exists") and again["status"] == "pending"
+    assert again["candidates"][0]["org_id"] == pid and again["candidates"][0]["new_unit"] is True
+    queued = client.get("/api/proposals", headers=client.headers_of["ops"]).json()["proposals"]
+    row = next(p for p in queued if p["proposal_id"] == again["proposal_id"])
+    assert row["candidates"][0]["org_id"] == pid and row["candidates"][0]["name"] == name

@@ -18,7 +18,7 @@ from serve.auth import csrf_token, require_user
 from serve.matching import Matcher
 from serve.proposals import NewUnits, ProposalInvalid, ProposalRefused, assess, decide_proposal
 from serve.routes import TEMPLATES, live_snapshot
-from serve.routes.orgs import org_view
+from serve.routes.orgs import unit_view
 from serve.scopes import PUBLIC, REVIEW, describe, scope_of
 from serve.state import SnapshotHolder
 
@@ -45,7 +45,7 @@ class ProposalDecision(BaseModel):
     target: str = Field("", max_length=64, description="merge：并入的现有单位 ID")
 
 
-def proposal_answer(current, row: dict, assessed: dict | None = None) -> dict:
+def proposal_answer(current, row: dict, assessed: dict | None = None, new_units: NewUnits | None = None) -> dict:
     """The JSON of a proposal: its state, and at submission the verdict with its candidates."""
     body = {"proposal_id": row["org_id"], "status": row["status"], "status_text": row["status_text"],
             "name": row["name"], "category": row["category"], "region_code": row["region_code"],
@@ -56,16 +56,19 @@ def proposal_answer(current, row: dict, assessed: dict | None = None) -> dict:
         body["parent_name"] = current.orgs.at[row["parent_id"], "name"]
     if assessed is None:  # the queue: what the check found when it was submitted
         names = current.orgs["name"]
+
+        def name_of(oid):
+            unit = new_units.unit(oid) if new_units is not None and oid not in current.orgs.index else None
+            return unit["name"] if unit else names.get(current.canonical.get(oid, oid), oid)
         body.update(contact=row["contact"] or {}, problems=(row["inferred"] or {}).get("problems", []),
-                    candidates=[dict(c, name=names.get(current.canonical.get(c["org_id"], c["org_id"]), c["org_id"]))
-                                for c in row["candidates"] or []])
+                    candidates=[dict(c, name=name_of(c["org_id"])) for c in row["candidates"] or []])
     else:
         result = assessed["result"]
         body.update(message=_message(row["status"], result.message), problems=assessed["problems"],
                     consistent=assessed["consistent"],
                     inferred={"category": result.proposed.category, "region_code": result.proposed.region_code,
                               "parent_id": assessed["inferred_parent_id"]},
-                    candidates=[dict(org_view(current, c["org_id"]), score=c["score"], reason=c["reason"],
+                    candidates=[dict(unit_view(current, new_units, c["org_id"]), score=c["score"], reason=c["reason"],
                                      same_place=c["same_place"]) for c in result.candidates])
     return body
 
@@ -99,7 +102,7 @@ def proposals_router(holder: SnapshotHolder, store: Store, settings: Settings, l
              "parent_id": assessed["inferred_parent_id"], "problems": assessed["problems"]}, user, auto)
         if auto:
             new_units.refresh()  # suggestible in this process at once; the others poll
-        return Response(orjson.dumps(proposal_answer(current, row, assessed)), status_code=201,
+        return Response(orjson.dumps(proposal_answer(current, row, assessed, new_units)), status_code=201,
                         media_type="application/json")
 
     @router.get("/ruzhu", response_class=HTMLResponse, summary="组织入驻页（填写 → 查重结果 → 已提交/已入驻）",
@@ -118,13 +121,13 @@ def proposals_router(holder: SnapshotHolder, store: Store, settings: Settings, l
         user = require_user(request, role="reviewer")
         current = live_snapshot(holder)
         rows = store.proposals(status or None, scope_of(user).province or None)
-        return {"total": len(rows), "proposals": [proposal_answer(current, r) for r in rows]}
+        return {"total": len(rows), "proposals": [proposal_answer(current, r, None, new_units) for r in rows]}
 
     @router.get("/ops/proposals", response_class=HTMLResponse, include_in_schema=False, dependencies=[REVIEW])
     def page(request: Request, status: Literal["pending", "accepted", "merged", "rejected", ""] = Query("pending")):
         user = require_user(request, role="reviewer")
         current = live_snapshot(holder)
-        rows = [proposal_answer(current, r) for r in store.proposals(status or None, scope_of(user).province or None)]
+        rows = [proposal_answer(current, r, None, new_units) for r in store.proposals(status or None, scope_of(user).province or None)]
         statuses = [("pending", "待处理"), ("accepted", "已入驻"), ("merged", "已并入现有单位"), ("rejected", "已驳回"),
                     ("", "全部")]
         return TEMPLATES.TemplateResponse(request, "proposals_queue.html", {
@@ -144,6 +147,6 @@ def proposals_router(holder: SnapshotHolder, store: Store, settings: Settings, l
         except ProposalRefused as e:
             raise HTTPException(e.status, str(e))
         new_units.refresh()
-        return proposal_answer(current, row)
+        return proposal_answer(current, row, None, new_units)
 
     return router
