@@ -32,12 +32,31 @@ def _resolver(store):
     return resolve
 
 
+def _tree(store):
+    """The live snapshot's id map and parent tree, as ``serve.proposals.area_filter`` reads them (None: no snapshot)."""
+    from types import SimpleNamespace
+
+    from serve.state import IdMap
+
+    snap = store.live_snapshot()
+    if snap is None:
+        return None
+    orgs = snap.frame("organizations", ["org_id", "parent_id"])
+    children: dict[str, list[str]] = {}
+    for oid, parent in zip(orgs["org_id"], orgs["parent_id"]):
+        if parent:
+            children.setdefault(parent, []).append(oid)
+    return SimpleNamespace(canonical=IdMap(snap.frame("id_map", ["source_org_id", "canonical_org_id", "how"])),
+                           children=children)
+
+
 def _decide(action: str, proposal_id: str, reason: str, target: str, home, token, user, password_stdin) -> None:
     from serve.proposals import ProposalRefused, decide_proposal
 
     desk, account = signed_in(home, token, user, password_stdin)
     try:
-        row = decide_proposal(desk.store, account, proposal_id, action, reason, target, _resolver(desk.store))
+        row = decide_proposal(desk.store, account, proposal_id, action, reason, target, _resolver(desk.store),
+                              _tree(desk.store))
     except ProposalRefused as e:
         err.print(str(e))
         raise typer.Exit(EXIT_OF.get(e.status, EXIT_REFUSED))
@@ -49,15 +68,15 @@ def _decide(action: str, proposal_id: str, reason: str, target: str, home, token
 def proposals_list(status: str = typer.Option("pending", help="pending 待处理 / accepted / merged / rejected / all"),
                    home: Optional[Path] = HOME, token: Optional[str] = TOKEN, user: Optional[str] = USER,
                    password_stdin: bool = PASSWORD_STDIN):
-    """列出入驻申请（默认待处理的；省级账号只看本省的）。"""
+    """列出入驻申请（默认待处理的；省级账号只看本省的，学会、部委账号只看上级单位在本单位之下的）。"""
     from serve.auth import can_review
-    from serve.scopes import scope_of
+    from serve.proposals import visible_proposals
 
     desk, account = signed_in(home, token, user, password_stdin)
     if not can_review(account):
         err.print("没有处理入驻申请的权限（需要审核权限）")
         raise typer.Exit(EXIT_AUTH)
-    rows = desk.store.proposals(None if status == "all" else status, scope_of(account).province or None)
+    rows = visible_proposals(desk.store, account, _tree(desk.store), None if status == "all" else status)
     table = Table(title=f"入驻申请（{len(rows)} 条）")
     for col in ("编号", "名称", "类别", "地区", "上级", "查重", "状态", "理由"):
         table.add_column(col)

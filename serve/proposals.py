@@ -24,7 +24,7 @@ from serve.auth import can_review
 from serve.lookup import TIER_NAMES, SuggestIndex
 from serve.matching import Matcher, prepare_typed
 from serve.newunit import NEW, check_unit
-from serve.scopes import scope_of
+from serve.scopes import scope_of, subtree
 from serve.state import CHECK_COLUMNS
 
 log = logging.getLogger("orgreg.serve")
@@ -45,18 +45,38 @@ class ProposalRefused(Exception):
         self.status = status
 
 
+def area_filter(user: dict, tree):
+    """Which proposals an account's area holds, as a test of a proposal row: all for a national account,
+    a province's by their place, a society's or ministry's those whose parent (declared, else inferred)
+    lies in its unit's subtree. ``tree``: the live snapshot's ``canonical`` and ``children`` (None: none)."""
+    area = scope_of(user)
+    if area.national:
+        return lambda row: True
+    if area.province:
+        return lambda row: (row["region_code"] or "").startswith(area.province[:2])
+    mine = subtree(tree, area.unit) if tree is not None else set()
+    return lambda row: bool(row["parent_id"]) and tree.canonical.get(row["parent_id"], row["parent_id"]) in mine
+
+
+def visible_proposals(store, user: dict, tree, status: str | None) -> list[dict]:
+    """The proposals (of one status if given) in the account's area, newest first, for the queue page,
+    its API and ``orgreg proposals list`` alike."""
+    area = scope_of(user)
+    rows = store.proposals(status, area.province or None)
+    return [r for r in rows if area_filter(user, tree)(r)] if area.unit else rows
+
+
 def decide_proposal(store, user: dict, proposal_id: str, action: str, reason: str, target: str,
-                    resolve) -> dict:
+                    resolve, tree) -> dict:
     """An ops decision on a proposal, for the queue page, its API and ``orgreg proposals`` alike: only an
-    account that may review, a scoped one only within its province, always with a reason; ``resolve``
-    gives a unit id's canonical id (None when there is none)."""
+    account that may review, a scoped one only within its area (``area_filter``), always with a reason;
+    ``resolve`` gives a unit id's canonical id (None when there is none), ``tree`` is ``area_filter``'s."""
     if not can_review(user):
         raise ProposalRefused(403, "没有处理入驻申请的权限（需要审核权限）")
     row = store.proposal(proposal_id)
     if row is None:
         raise ProposalRefused(404, f"没有编号为 {proposal_id} 的入驻申请")
-    area = scope_of(user)
-    if area.unit or (area.province and not (row["region_code"] or "").startswith(area.province[:2])):
+    if not area_filter(user, tree)(row):
         raise ProposalRefused(403, f"入驻申请 {proposal_id} 不在您的管辖范围内")
     if not reason.strip():
         raise ProposalRefused(422, "reason（处理理由）：请填写处理理由，它会记入审计日志")

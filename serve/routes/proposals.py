@@ -1,6 +1,7 @@
 """组织入驻: ``POST /api/orgs/proposals`` (anyone: the submission form), the ops queue ``/ops/proposals``
 and its decisions ``/api/proposals/…`` (accept, merge into an existing unit, reject; reviewers and
-national admins, a scoped reviewer only for its province)."""
+national admins, a scoped reviewer only within its area: a province's by place, a society's or ministry's
+under its unit)."""
 from __future__ import annotations
 
 from typing import Literal
@@ -16,10 +17,10 @@ from core.schema import CATEGORIES
 from core.store import Store
 from serve.auth import csrf_token, require_user
 from serve.matching import Matcher
-from serve.proposals import NewUnits, ProposalInvalid, ProposalRefused, assess, decide_proposal
+from serve.proposals import NewUnits, ProposalInvalid, ProposalRefused, assess, decide_proposal, visible_proposals
 from serve.routes import TEMPLATES, live_snapshot
 from serve.routes.orgs import unit_view
-from serve.scopes import PUBLIC, REVIEW, describe, scope_of
+from serve.scopes import PUBLIC, REVIEW, describe
 from serve.state import SnapshotHolder
 
 PROPOSAL_ID = r"^RZ\d{8}$"
@@ -120,14 +121,15 @@ def proposals_router(holder: SnapshotHolder, store: Store, settings: Settings, l
     def queue(request: Request, status: Literal["pending", "accepted", "merged", "rejected", ""] = Query("pending")):
         user = require_user(request, role="reviewer")
         current = live_snapshot(holder)
-        rows = store.proposals(status or None, scope_of(user).province or None)
+        rows = visible_proposals(store, user, current, status or None)
         return {"total": len(rows), "proposals": [proposal_answer(current, r, None, new_units) for r in rows]}
 
     @router.get("/ops/proposals", response_class=HTMLResponse, include_in_schema=False, dependencies=[REVIEW])
     def page(request: Request, status: Literal["pending", "accepted", "merged", "rejected", ""] = Query("pending")):
         user = require_user(request, role="reviewer")
         current = live_snapshot(holder)
-        rows = [proposal_answer(current, r, None, new_units) for r in store.proposals(status or None, scope_of(user).province or None)]
+        rows = [proposal_answer(current, r, None, new_units) for r in visible_proposals(store, user, current,
+                                                                                         status or None)]
         statuses = [("pending", "待处理"), ("accepted", "已入驻"), ("merged", "已并入现有单位"), ("rejected", "已驳回"),
                     ("", "全部")]
         return TEMPLATES.TemplateResponse(request, "proposals_queue.html", {
@@ -143,7 +145,7 @@ def proposals_router(holder: SnapshotHolder, store: Store, settings: Settings, l
         current = live_snapshot(holder)
         try:
             row = decide_proposal(store, user, proposal_id, body.action, body.reason, body.target,
-                                  current.canonical.get)
+                                  current.canonical.get, current)
         except ProposalRefused as e:
             raise HTTPException(e.status, str(e))
         new_units.refresh()
