@@ -18,6 +18,7 @@ import opencc
 from core.brackets import bracketed_alias
 from core.config import REFERENCE_DIR
 from core.place_names import short_forms
+from core.place_slips import mistyped_ending, slipped_place
 from core.regions import RegionTable, default_regions
 from core.typos import homophones
 from core.unit_words import ends_with_unit_word, renamed_department, snap_unit_word, split_suffix
@@ -218,10 +219,40 @@ def split_name(name: str, hint: str | None = None, regions: RegionTable | None =
     if parsed.weak and "公司" in key[consumed:]:
         consumed, code, level = 0, None, None  # 新龙水务有限公司 is a company name, not a place in 新龙县
     head, suffix = split_suffix(key[consumed:])
+    if head:
+        consumed, code, level, head, suffix = _mend_place(key, consumed, code, level, head, suffix, parsed.last,
+                                                          regions.resolve(hint), regions)
     # the token of the place as officially named, so 蓟洲区 (a typo) and 蓟州区 meet in blocking
     token = place_token(regions.by_code[code].name if code and consumed else parsed.last)
     return NameParts(norm, key, head, suffix, code, level, key[:consumed], token,
                      parsed.candidates if not code else ())
+
+
+def _mend_place(key: str, consumed: int, code: str | None, level: int | None, head: str, suffix: str, last: str,
+                hint: str | None, regions: RegionTable) -> tuple:
+    """``(consumed, code, level, head, suffix)`` with a place name typed with one slip taken as that place
+    (``core.place_slips``): 台烟市科协 is 烟台市科协, 大余献科协 大余县科协, 郑州市科科学技术协会 郑州市科协.
+
+    >>> split_name("西广壮族自治区科学技术协会").region_code, split_name("贵市科协", "450800").head
+    ('450000', '')
+    """
+    if consumed and len(head) == 1 and suffix == "科学技术协会":
+        # only a place's own 科协 is its place and suffix alone: 裕安医学会 is 裕安 + 医学会, not 裕安区学会
+        if head == suffix[0]:  # 科科学技术协会: the suffix's first character typed twice
+            return consumed, code, level, "", suffix
+        mended = mistyped_ending(regions, last, head, code or hint)
+        if mended:
+            return consumed + 1, mended, regions.level(mended), "", suffix
+    for pos, within in ((0, hint), (consumed, code or hint)):
+        def rest_ok(end: int, pos: int = pos, within: str | None = within) -> bool:
+            # a short slip, or one no code confirms, is taken only as the whole place part of the name
+            return split_suffix(key[end:])[0] == "" or (bool(within) and end - pos >= 3)
+
+        end, found = slipped_place(regions, key, pos, within, rest_ok)
+        if found and end > consumed:
+            head, suffix = split_suffix(key[end:])
+            return end, found, regions.level(found), head, suffix
+    return consumed, code, level, head, suffix
 
 
 def has_numeral_difference(a: str, b: str) -> bool:

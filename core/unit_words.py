@@ -168,8 +168,12 @@ def renamed_department(key: str) -> str:
 
     >>> renamed_department("番禺区环保局"), renamed_department("工商局"), renamed_department("番禺区生态环境局")
     ('番禺区生态环境局', '工商局', '番禺区生态环境局')
+    >>> renamed_department("桐城市文化和旅游局"), renamed_department("桐城市旅游局")
+    ('桐城市文化和旅游局', '桐城市文化和旅游局')
     """
     for old, new in _renames():
+        if key.endswith(new):
+            return key  # 文化和旅游局 ends with the old 旅游局 but is already the new name
         if key.endswith(old) and len(key) > len(old):
             return key[: -len(old)] + new
     return key

@@ -156,6 +156,25 @@ def test_typos_in_place_names_are_read(name, hint, code):
     assert split_name(name, hint).region_code == code
 
 
+@pytest.mark.parametrize("name, hint, code", [
+    ("贵市科学技术协会", "450800", "450800"),  # 贵港市 with a character dropped, the code confirms it
+    ("贵市科学技术协会", None, None),  # two characters and nothing to confirm them
+    ("台烟市科协", None, "370600"),  # two neighbours swapped: 烟台市, the whole place part of the name
+    ("郑郑州市科协", "410100", "410100"),  # a character doubled
+    ("红河哈尼尼族彝族自治州科协", "530000", "532500"),  # doubled inside, the province's code confirms it
+    ("城步族自治县科协", "430500", "430529"),  # 苗 dropped
+    ("大余献科协", "360723", "360723"),  # the ending after a short form typed alike (县 → 献)
+    ("呼和浩特市科科学技术协会", "150100", "150100"),  # the suffix's first character doubled
+    ("任丘市市场监督管理局", "130982", "130982"),  # 任丘市 + 市场…, no slip
+    ("裕安医学会", "340000", "341503"),  # 裕安 + 医学会: a one-character head is an ending only before 科协
+    ("莱阳市科协", "430481", "370682"),  # a slip never overrides a name that is right as typed
+])
+def test_slips_in_place_names_are_read_where_evidence_confirms_them(name, hint, code):
+    parts = split_name(name, hint)
+    assert parts.region_code == code
+    assert (parts.head == "") == (code is not None) or name.startswith(("任丘", "裕安"))
+
+
 def test_a_typo_in_a_place_meets_its_official_name_in_blocking():
     assert split_name("天津市蓟洲区地震局").place_token == split_name("天津市蓟州区地震局").place_token == "蓟州"
 
