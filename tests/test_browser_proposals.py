@@ -87,3 +87,40 @@ def test_a_reviewer_merges_a_pending_proposal_from_the_queue(server, page):
     page.screenshot(path=str(SCREENS / "proposals-queue-merged.png"), full_page=True)
     got = store.proposal(pending)
     assert (got["status"], got["merged_into"], got["decided_by"], got["reason"]) == ("merged", "gzs", "ops", "即广州市科协")
+
+
+@pytest.fixture
+def reviewed_server(tmp_path):
+    """Proposals wait for a person (no automatic acceptance); a national admin signs in."""
+    settings, store, _ = publish(tmp_path, check_rate_limit="1000/minute")
+    add_user(store, "nat", "admin", PASSWORD)
+    yield from _serve(settings, store)
+
+
+def test_the_missing_units_page_leads_to_a_filled_join_form_and_a_proposal(reviewed_server, page):
+    url, store = reviewed_server
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.goto(url + "/stats/missing-units")
+    page.fill("input[name=name]", "nat")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    link = page.locator("tr:has-text('湖北省应急管理局') a.propose")
+    link.wait_for()
+    page.screenshot(path=str(SCREENS / "missing-units.png"), full_page=True)
+    link.click()
+    page.wait_for_selector("#form")
+    assert page.url.startswith(url + "/ruzhu?")
+    assert page.input_value("#name") == "湖北省应急管理局"  # filled from the entry's suggestions
+    assert page.input_value("#region_code") == "420000" and page.input_value("#parent_id") == "hbkx"
+    assert page.input_value("#parent") == "湖北省科学技术协会" and page.input_value("#category")
+    page.fill("#contact_name", "王老师")
+    page.fill("#contact_phone", "027-87654321")
+    page.screenshot(path=str(SCREENS / "ruzhu-from-missing.png"), full_page=True)
+    page.click("#submit")
+    page.wait_for_selector("#verdict")
+    pid = page.inner_text("#proposal-id")
+    page.screenshot(path=str(SCREENS / "ruzhu-from-missing-submitted.png"), full_page=True)
+    row = store.proposal(pid)
+    assert (row["name"], row["region_code"], row["parent_id"], row["status"]) == ("湖北省应急管理局", "420000", "hbkx",
+                                                                                 "pending")
+    assert row["contact"]["name"] == "王老师"

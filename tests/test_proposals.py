@@ -192,3 +192,20 @@ def test_a_unit_accepted_since_the_nightly_is_found_by_the_check_and_by_a_second
     queued = client.get("/api/proposals", headers=client.headers_of["ops"]).json()["proposals"]
     row = next(p for p in queued if p["proposal_id"] == again["proposal_id"])
     assert row["candidates"][0]["org_id"] == pid and row["candidates"][0]["name"] == name
+
+
+def test_a_proposal_from_a_form_on_an_allowed_origin_passes_and_others_get_no_cors_headers(tmp_path):
+    allowed, other = "https://kepuri.example.cn", "https://evil.example"
+    with make_client(tmp_path, cors_origins=f"{allowed}, https://form.example.cn") as c:
+        asked = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+        preflight = c.options("/api/orgs/proposals", headers={"Origin": allowed, **asked})
+        assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == allowed
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+        body = {"name": "广州市海珠区青少年无线电科普馆", "region_code": "440105", "category": "科普教育基地",
+                "contact": CONTACT}
+        r = c.post("/api/orgs/proposals", json=body, headers={"Origin": allowed})
+        assert r.status_code == 201 and r.headers["access-control-allow-origin"] == allowed
+        refused = c.options("/api/orgs/proposals", headers={"Origin": other, **asked})
+        assert refused.status_code == 400 and "access-control-allow-origin" not in refused.headers
+        r = c.post("/api/orgs/proposals", json=dict(body, name="广州市海珠区青少年无线电科普站"), headers={"Origin": other})
+        assert "access-control-allow-origin" not in r.headers  # the browser withholds the answer from that page
