@@ -124,3 +124,22 @@ def test_the_missing_units_page_leads_to_a_filled_join_form_and_a_proposal(revie
     assert (row["name"], row["region_code"], row["parent_id"], row["status"]) == ("湖北省应急管理局", "420000", "hbkx",
                                                                                  "pending")
     assert row["contact"]["name"] == "王老师"
+
+
+def test_a_second_proposal_of_an_accepted_unit_shows_it_marked_new(server, page):
+    url, store = server
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.goto(url + "/ruzhu")
+    fill(page, "广州市海珠区青少年天文科普馆", "440105", "科普教育基地")
+    page.click("#submit")
+    page.wait_for_selector("#verdict")
+    first = page.inner_text("#proposal-id")
+    assert page.inner_text("#status") == "已入驻"
+    page.goto(url + "/ruzhu")  # the same unit again, before any nightly run
+    fill(page, "广州市海珠区青少年天文科普馆", "440105", "科普教育基地")
+    page.click("#submit")
+    page.wait_for_selector("#verdict")
+    assert page.inner_text("#status") == "待处理"
+    row = page.locator("#result tbody tr").first
+    assert first in row.inner_text() and "新入驻" in row.inner_text()
+    page.screenshot(path=str(SCREENS / "ruzhu-second-proposal.png"), full_page=True)

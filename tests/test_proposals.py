@@ -192,6 +192,9 @@ def test_a_unit_accepted_since_the_nightly_is_found_by_the_check_and_by_a_second
     queued = client.get("/api/proposals", headers=client.headers_of["ops"]).json()["proposals"]
     row = next(p for p in queued if p["proposal_id"] == again["proposal_id"])
     assert row["candidates"][0]["org_id"] == pid and row["candidates"][0]["name"] == name
+    assert row["candidates"][0]["new_unit"] is True
+    page = client.get("/ops/proposals", headers=client.headers_of["ops"]).text
+    assert f'{name}<span class="new">新入驻</span>（{pid}' in page
 
 
 def test_a_proposal_from_a_form_on_an_allowed_origin_passes_and_others_get_no_cors_headers(tmp_path):

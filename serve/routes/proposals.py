@@ -17,7 +17,8 @@ from core.schema import CATEGORIES
 from core.store import Store
 from serve.auth import csrf_token, require_user
 from serve.matching import Matcher
-from serve.proposals import NewUnits, ProposalInvalid, ProposalRefused, assess, decide_proposal, visible_proposals
+from serve.proposals import (NewUnits, ProposalInvalid, ProposalRefused, assess, decide_proposal, is_new_unit,
+                             visible_proposals)
 from serve.routes import TEMPLATES, live_snapshot
 from serve.routes.orgs import unit_view
 from serve.scopes import PUBLIC, REVIEW, describe
@@ -58,11 +59,16 @@ def proposal_answer(current, row: dict, assessed: dict | None = None, new_units:
     if assessed is None:  # the queue: what the check found when it was submitted
         names = current.orgs["name"]
 
-        def name_of(oid):
+        def named(c):
+            oid = current.canonical.get(c["org_id"], c["org_id"])
             unit = new_units.unit(oid) if new_units is not None and oid not in current.orgs.index else None
-            return unit["name"] if unit else names.get(current.canonical.get(oid, oid), oid)
+            if unit is not None:
+                return dict(c, name=unit["name"], new_unit=True)
+            known = oid in current.orgs.index
+            return dict(c, name=names.get(oid, oid),
+                        new_unit=known and is_new_unit(oid, bool(current.orgs.at[oid, "certified"])))
         body.update(contact=row["contact"] or {}, problems=(row["inferred"] or {}).get("problems", []),
-                    candidates=[dict(c, name=name_of(c["org_id"])) for c in row["candidates"] or []])
+                    candidates=[named(c) for c in row["candidates"] or []])
     else:
         result = assessed["result"]
         body.update(message=_message(row["status"], result.message), problems=assessed["problems"],
