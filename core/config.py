@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     dask_address: str = Field("", description="Dask scheduler address for the heavy stages; empty runs in-process")
     task_retries: int = Field(2, description="retries of the I/O tasks of the nightly flow")
     scoring_chunks: int = Field(8, description="shares the candidate pairs are scored in (tasks; Dask workers)")
+    normalise_processes: int = Field(2, description="processes the names are normalised in (one process takes minutes at a million); 1: the run's own process only")
     notify_webhook: str = Field("", description="webhook (企业微信/钉钉 group robot) that receives a run's summary when it fails or is held back; empty: none")
     notify_on_success: bool = Field(False, description="also send the summary of a run that published")
     notify_secret: str = Field("", description="钉钉 robot 加签 secret (signs the webhook URL); empty: unsigned")

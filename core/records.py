@@ -1,6 +1,10 @@
 """Typed, normalised record frames built from checked exports (what every later stage reads)."""
 from __future__ import annotations
 
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+from itertools import chain
+
 import numpy as np
 import pandas as pd
 
@@ -97,23 +101,59 @@ def prepare_record(name: str, category: str, region_code: str, region: str, regi
     return rec
 
 
-def prepare_registry(clean: pd.DataFrame, regions: RegionTable) -> pd.DataFrame:
-    """Normalised registry records: one row per valid source record."""
-    f = clean.copy()
-    f["region_code"] = [regions.resolve(c) or "" for c in f["region_code"]]
+def _derived_columns(names: list, categories: list, codes: list, texts: list, regions: RegionTable) -> list[list]:
+    """The ``DERIVED`` columns (one list each) of records given as lists of resolved codes and region texts."""
     text_cache: dict[tuple[str, str], str | None] = {}
     text_codes = []
-    for text, hint in zip(f["region"].tolist(), f["region_code"].tolist()):
+    for text, hint in zip(texts, codes):
         key = (text, hint)
         if key not in text_cache:
             text_cache[key] = regions.parse(fold_place_text(text), hint or None).code if text else None
         text_codes.append(text_cache[key])
-    rows = [derived_fields(n, c, h, t, regions) for n, c, h, t in
-            zip(f["name"].tolist(), f["category"].tolist(), f["region_code"].tolist(), text_codes)]
-    columns = list(zip(*rows)) if rows else [()] * len(DERIVED)
-    del rows
+    rows = [derived_fields(n, c, h, t, regions) for n, c, h, t in zip(names, categories, codes, text_codes)]
+    return [list(values) for values in zip(*rows)] if rows else [[] for _ in DERIVED]
+
+
+# what forked workers read: set just before the fork, so the lists are inherited instead of pickled
+_FORKED: tuple = ()
+PARALLEL_FROM = 20_000  # fewer records are prepared in one process: a fork costs more than it saves
+
+
+def _forked_share(bounds: tuple[int, int]) -> list[list]:
+    *columns, regions = _FORKED
+    return _derived_columns(*(c[bounds[0]:bounds[1]] for c in columns), regions)
+
+
+def _derived_in_processes(columns: list[list], regions: RegionTable, processes: int) -> list[list]:
+    """``_derived_columns`` of contiguous shares in ``processes`` processes (this one and forked workers):
+    every record is prepared on its own, so the shares put together equal one process's columns."""
+    global _FORKED
+    n = len(columns[0])
+    if processes <= 1 or n < PARALLEL_FROM or "fork" not in mp.get_all_start_methods():
+        return _derived_columns(*columns, regions)
+    import core.typos  # noqa: F401  imported before the fork, so no worker imports it on its own
+    bounds = np.linspace(0, n, processes + 1).astype(int)
+    _FORKED = (*columns, regions)
+    try:
+        with ProcessPoolExecutor(processes - 1, mp_context=mp.get_context("fork")) as pool:
+            others = pool.map(_forked_share, list(zip(bounds[1:-1], bounds[2:])))
+            first = _derived_columns(*(c[:bounds[1]] for c in columns), regions)
+            shares = [first, *others]
+    finally:
+        _FORKED = ()
+    return [list(chain.from_iterable(share[i] for share in shares)) for i in range(len(DERIVED))]
+
+
+def prepare_registry(clean: pd.DataFrame, regions: RegionTable, processes: int = 1) -> pd.DataFrame:
+    """Normalised registry records: one row per valid source record (in ``processes`` processes: the
+    names are prepared one by one in Python, a million of them take minutes on one core)."""
+    f = clean.copy()
+    f["region_code"] = [regions.resolve(c) or "" for c in f["region_code"]]
+    columns = _derived_in_processes([f["name"].tolist(), f["category"].tolist(), f["region_code"].tolist(),
+                                     f["region"].tolist()], regions, processes)
     for column, values in zip(DERIVED, columns):
-        f[column] = list(values)
+        f[column] = values
+    del columns
     f["certified"] = parse_certified(f["certified"])
     f["created_at"] = parse_dates(f["created_at"])
     f["updated_at"] = parse_dates(f["updated_at"])
@@ -167,7 +207,7 @@ def previous_positions(ids, previous: pd.DataFrame | None) -> np.ndarray | None:
 
 
 def prepare_changed(clean: pd.DataFrame, regions: RegionTable, previous: pd.DataFrame | None,
-                    at: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+                    at: np.ndarray | None = None, processes: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
     """Prepared records for ``clean``, reusing ``previous`` prepared rows whose fingerprint is unchanged.
 
     Returns the records (in ``clean``'s order) and a mask of the rows that are new or changed.
@@ -177,11 +217,11 @@ def prepare_changed(clean: pd.DataFrame, regions: RegionTable, previous: pd.Data
     if at is None:
         at = previous_positions(clean["org_id"], previous)
     if at is None:
-        out = prepare_registry(clean, regions)
+        out = prepare_registry(clean, regions, processes)
         out["fingerprint"] = prints.to_numpy()
         return out, np.ones(len(out), dtype=bool)
     same = (at >= 0) & (previous["fingerprint"].to_numpy(np.uint64)[np.maximum(at, 0)] == prints.to_numpy(np.uint64))
-    fresh = prepare_registry(clean[~same], regions)
+    fresh = prepare_registry(clean[~same], regions, processes)
     fresh["fingerprint"] = prints[~same].to_numpy()
     columns = [c for c in fresh.columns if c in previous.columns]
     # one take per column: last run's rows where unchanged, the freshly prepared ones elsewhere

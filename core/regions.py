@@ -68,6 +68,13 @@ class RegionTable:
             for s in short_forms(old_name, self.by_code[new_code].level):
                 self._short.setdefault(s, set()).add(new_code)
         self._maxlen = max(map(len, list(self._full) + list(self._short)))
+        # the lengths of the names starting with each two characters, longest first: most positions of a
+        # name start no place name at all, and a million names were tried at every length otherwise
+        starts: dict[str, set[int]] = {}
+        for name in list(self._full) + list(self._short):
+            if len(name) >= 2:
+                starts.setdefault(name[:2], set()).add(len(name))
+        self._lengths_by_start = {k: sorted(v, reverse=True) for k, v in starts.items()}
         self._masked: dict[str, list[str]] = {}
         self._masked_short: dict[str, list[str]] | None = None  # built on first use
         self._lengths_by_char: tuple[dict[str, set[int]], dict[str, set[int]]] = ({}, {})
@@ -153,7 +160,9 @@ class RegionTable:
     # ----------------------------------------------------------------- parsing
     def _candidates(self, text: str, pos: int) -> tuple[int, set[str], str]:
         """``(length, codes, kind)`` of the place name at ``pos``; kind is '' (full name), 'short' or 'typo'."""
-        for length in range(min(self._maxlen, len(text) - pos), 1, -1):
+        for length in self._lengths_by_start.get(text[pos:pos + 2], ()):
+            if length > len(text) - pos:
+                continue
             piece = text[pos:pos + length]
             if piece in self._full:
                 return length, self._full[piece], ""
@@ -183,6 +192,11 @@ class RegionTable:
                 if 2 <= len(name) <= 3:
                     for i in range(len(name)):
                         self._masked_short.setdefault(name[:i] + "\0" + name[i + 1:], []).append(name)
+
+        def confirmed(code: str) -> bool:
+            return ((not current or self._below({code}, current))
+                    and (self.contains(code, hint) or self.contains(hint, code)))
+
         for length in (3, 2):
             piece = text[pos:pos + length]
             if len(piece) < length:
@@ -190,11 +204,10 @@ class RegionTable:
             found = set()
             for i in range(length):
                 for name in self._masked_short.get(piece[:i] + "\0" + piece[i + 1:], ()):
-                    if typed_alike(piece[i], name[i]):
-                        found |= self._short[name]
-            if current:
-                found = {c for c in found if self._below({c}, current)}
-            found = {c for c in found if self.contains(c, hint) or self.contains(hint, c)}
+                    # the places are filtered before the (slower) look-alike test: the same set either way
+                    codes = {c for c in self._short[name] if confirmed(c)}
+                    if codes and typed_alike(piece[i], name[i]):
+                        found |= codes
             if found:
                 return length, found, "typo"
         return 0, set(), ""

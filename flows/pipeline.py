@@ -53,15 +53,15 @@ def check_inputs(inputs: Inputs) -> CheckedInputs:
     return CheckedInputs(check_registry(inputs.registry, regions), check_activities(inputs.activities, regions))
 
 
-def normalise(checked: CheckedInputs, previous: PreviousRun | None, corrections: pd.DataFrame | None = None
-              ) -> Normalised:
+def normalise(checked: CheckedInputs, previous: PreviousRun | None, corrections: pd.DataFrame | None = None,
+              processes: int = 1) -> Normalised:
     """Prepared records (unchanged ones taken from an incremental run's previous records) and activities;
     reviewers' ``corrections`` of names, categories and places hold in every run, like decisions."""
     regions = default_regions()
     clean = apply_corrections(checked.registry.clean, corrections)
     before = previous.records if previous is not None and previous.incremental else None
     at = previous_positions(clean["org_id"], before)
-    records, changed = prepare_changed(clean, regions, before, at)
+    records, changed = prepare_changed(clean, regions, before, at, processes)
     return Normalised(records, prepare_activities(checked.activities.clean, regions), changed, at)
 
 
@@ -151,7 +151,7 @@ def assign_visibility(activities: pd.DataFrame, before: pd.Series, id_map: pd.Da
 
 
 def link_hosts(activities: pd.DataFrame, records: pd.DataFrame, id_map: pd.DataFrame, orgs: pd.DataFrame,
-               auto: float, review: float) -> Hosts:
+               auto: float, review: float, processes: int = 1) -> Hosts:
     """Every activity's typed 主办/承办单位 linked to a unit (``dedupe.linking``), the names no unit has
     (``hierarchy.missing``) and the activities each unit hosts."""
     regions = default_regions()
@@ -161,7 +161,7 @@ def link_hosts(activities: pd.DataFrame, records: pd.DataFrame, id_map: pd.DataF
     prepared = prepare_registry(pd.DataFrame({
         "org_id": "(主办)" + typed.index.astype("str"), "name": typed["host_text"], "category": blank,
         "region_code": typed["region_code"], "region": blank, "parent_id": blank, "certified": blank,
-        "created_at": blank, "updated_at": blank}), regions)
+        "created_at": blank, "updated_at": blank}), regions, processes)
     prepared["category"] = [typed_category(k, h, s, lv, "", bool(b), bool(nc)) for k, h, s, lv, b, nc in zip(
         prepared["name_key"], prepared["name_head"], prepared["name_suffix"], prepared["name_region_level"],
         prepared["region_best"], prepared["name_region_code"])]
@@ -272,7 +272,7 @@ def run_pipeline(inputs: Inputs, previous: PreviousRun | None, settings, decisio
     (n_reg, n_act), n_reg_q, n_act_q = inputs.rows(), len(checked.registry.quarantine), len(checked.activities.quarantine)
     del inputs  # a million-row run keeps only what later stages read
     with runner.stage("normalise"):
-        normalised = runner.call(normalise, checked, previous, corrections)
+        normalised = runner.call(normalise, checked, previous, corrections, settings.normalise_processes)
         del checked
     with runner.stage("duplicates"):
         # pair scoring is the heavy part: one share per task (threads, or a Dask cluster's workers)
@@ -299,7 +299,7 @@ def run_pipeline(inputs: Inputs, previous: PreviousRun | None, settings, decisio
             hosts = previous.hosts
         else:
             hosts = runner.call(link_hosts, acts, records, res.id_map, orgs, settings.auto_merge_threshold,
-                                settings.review_threshold)
+                                settings.review_threshold, settings.normalise_processes)
     frames = snapshot_frames(records, acts, res, orgs, hierarchy.changes, vis.activities, vis.gains, vis.rollup,
                              decisions)
     frames["retired_ids"], frames["reused_ids"] = retired, flagged

@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -211,3 +212,29 @@ def test_region_text_with_changed_and_short_names(text, code):
     from core.regions import default_regions
 
     assert default_regions().parse(text).code == code
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_records_prepared_in_processes_equal_one_process(monkeypatch, processes):
+    """The shares prepared by forked workers, put together, are exactly the one-process records."""
+    import core.records
+    from core.checks import check_registry
+    from core.regions import default_regions
+    from core.sources import read_table
+    from tests.conftest import SAMPLE
+
+    regions = default_regions()
+    clean = check_registry(read_table(SAMPLE / "registry.csv", "registry"), regions).clean
+    alone = core.records.prepare_registry(clean, regions)
+    monkeypatch.setattr(core.records, "PARALLEL_FROM", 0)  # the sample is below the size that forks
+    pools = []
+
+    class Pool(core.records.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args[0])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(core.records, "ProcessPoolExecutor", Pool)
+    shared = core.records.prepare_registry(clean, regions, processes)
+    assert pools == [processes - 1]  # the shares were prepared by forked workers
+    pd.testing.assert_frame_equal(shared, alone)
