@@ -45,17 +45,34 @@ class ProposalRefused(Exception):
         self.status = status
 
 
-def area_filter(user: dict, tree):
+def area_filter(user: dict, tree, accepted: dict[str, str] | None = None):
     """Which proposals an account's area holds, as a test of a proposal row: all for a national account,
     a province's by their place, a society's or ministry's those whose parent (declared, else inferred)
-    lies in its unit's subtree. ``tree``: the live snapshot's ``canonical`` and ``children`` (None: none)."""
+    lies in its unit's subtree. ``tree``: the live snapshot's ``canonical`` and ``children`` (None: none);
+    ``accepted``: accepted proposal id → its parent, for a parent accepted since the snapshot."""
     area = scope_of(user)
     if area.national:
         return lambda row: True
     if area.province:
         return lambda row: (row["region_code"] or "").startswith(area.province[:2])
     mine = subtree(tree, area.unit) if tree is not None else set()
-    return lambda row: bool(row["parent_id"]) and tree.canonical.get(row["parent_id"], row["parent_id"]) in mine
+    above = accepted or {}
+
+    def holds(row) -> bool:
+        parent, seen = row["parent_id"] or "", set()
+        while parent and parent not in seen:
+            seen.add(parent)
+            unit = tree.canonical.get(parent) if tree is not None else None
+            if unit is not None:
+                return unit in mine
+            parent = above.get(parent, "")  # a unit accepted since the snapshot: where it hangs
+        return False
+    return holds
+
+
+def accepted_parents(store) -> dict[str, str]:
+    """Accepted proposal id → its parent (``area_filter``'s ``accepted``)."""
+    return {r["org_id"]: r["parent_id"] or "" for r in store.proposals(ACCEPTED)}
 
 
 def visible_proposals(store, user: dict, tree, status: str | None) -> list[dict]:
@@ -63,7 +80,10 @@ def visible_proposals(store, user: dict, tree, status: str | None) -> list[dict]
     its API and ``orgreg proposals list`` alike."""
     area = scope_of(user)
     rows = store.proposals(status, area.province or None)
-    return [r for r in rows if area_filter(user, tree)(r)] if area.unit else rows
+    if not area.unit:
+        return rows
+    holds = area_filter(user, tree, accepted_parents(store))
+    return [r for r in rows if holds(r)]
 
 
 def decide_proposal(store, user: dict, proposal_id: str, action: str, reason: str, target: str,
@@ -76,7 +96,7 @@ def decide_proposal(store, user: dict, proposal_id: str, action: str, reason: st
     row = store.proposal(proposal_id)
     if row is None:
         raise ProposalRefused(404, f"没有编号为 {proposal_id} 的入驻申请")
-    if not area_filter(user, tree)(row):
+    if not area_filter(user, tree, accepted_parents(store))(row):
         raise ProposalRefused(403, f"入驻申请 {proposal_id} 不在您的管辖范围内")
     if not reason.strip():
         raise ProposalRefused(422, "reason（处理理由）：请填写处理理由，它会记入审计日志")

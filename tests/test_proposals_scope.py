@@ -103,3 +103,18 @@ def test_the_terminal_queue_has_the_same_areas(queue):
     refused = CliRunner().invoke(app, ["proposals", "reject", queue.ids["guangdong"], "--reason", "x",
                                        "--home", str(queue.home), "--token", token])
     assert refused.exit_code == 4 and "管辖范围" in refused.output
+
+
+def test_a_proposal_under_a_unit_accepted_since_the_snapshot_is_in_the_society_area(queue):
+    parent = queue.ids["society-2"]
+    queue.post(f"/api/proposals/{parent}", json={"action": "accept", "reason": "本会分支"}, headers=queue.tokens["phys"])
+    r = queue.post("/api/orgs/proposals", json={"name": "中国物理学会科普工作委员会青少年部", "category": "其他",
+                                                "region_code": "110000", "parent_id": parent,
+                                                "contact": {"name": "王老师", "phone": "010-1234"}})
+    assert r.status_code == 201, r.text
+    below = r.json()["proposal_id"]
+    ids = lambda account: {p["proposal_id"] for p in queue.get(  # noqa: E731
+        "/api/proposals", headers=queue.tokens[account]).json()["proposals"]}
+    assert below in ids("phys") and below not in ids("mem") and below not in ids("gd")
+    assert queue.post(f"/api/proposals/{below}", json={"action": "reject", "reason": "x"},
+                      headers=queue.tokens["mem"]).status_code == 403
