@@ -4,9 +4,14 @@ A background thread polls the store for the live generation (a new nightly snaps
 added to its overlay, a rollback); the new state is loaded and indexed while the old one keeps
 answering, then replaced in one assignment (readers never see half). The process holds a lease on the
 snapshot it serves, renewed at every poll, so that no prune removes it meanwhile.
+
+Review decisions on the served snapshot are applied in place (``serve.state_overlay``): a reviewer's
+decision shows in the lookup within a poll, without the seconds of a full load competing with the
+desk's requests; the full load (a fresh index and static rank) follows once decisions pause.
 """
 from __future__ import annotations
 
+import copy
 import ctypes
 import gc
 import logging
@@ -23,9 +28,11 @@ from numpy.dtypes import StringDType
 from core.regions import RegionTable, default_regions
 from core.store import Store
 from serve.lookup import SuggestIndex
+from serve.state_overlay import advance
 
 log = logging.getLogger("orgreg.serve")
 MIN_RELOAD_SECONDS = 15.0
+INDEX_MAX_AGE_SECONDS = 600.0  # a state updated in place for this long is loaded in full (static rank)
 
 
 # what the new-unit check compares (dedupe.compare.compare_records and HeadPlaces read these)
@@ -41,10 +48,31 @@ class IdMap:
     def __init__(self, id_map: pd.DataFrame):
         ids = id_map["source_org_id"].to_numpy(dtype=object)
         width = max(map(len, ids), default=1)
-        order = np.argsort(np.array(ids, dtype=f"U{width}"))
-        self.ids = np.array(ids, dtype=f"U{width}")[order]
-        self.canonical = id_map["canonical_org_id"].to_numpy(dtype=StringDType())[order]
-        self.how = id_map["how"].to_numpy(dtype=StringDType())[order]
+        self.order = np.argsort(np.array(ids, dtype=f"U{width}"), kind="stable")
+        self.ids = np.array(ids, dtype=f"U{width}")[self.order]
+        self.canonical = id_map["canonical_org_id"].to_numpy(dtype=StringDType())[self.order]
+        self.how = id_map["how"].to_numpy(dtype=StringDType())[self.order]
+
+    def with_units(self, id_map: pd.DataFrame) -> "IdMap":
+        """The map of ``id_map``, the same records as this one's in the same order with other units
+        (after decisions): the sort is reused."""
+        out = copy.copy(self)
+        out.canonical = id_map["canonical_org_id"].to_numpy(dtype=StringDType())[self.order]
+        out.how = id_map["how"].to_numpy(dtype=StringDType())[self.order]
+        return out
+
+    def __contains__(self, org_id: str) -> bool:
+        return self._find(org_id) is not None
+
+    def units_of(self, org_ids: np.ndarray) -> np.ndarray:
+        """The canonical ids of many source ids at once (None for an unknown one), as an object array."""
+        org_ids = np.asarray(org_ids, dtype=object)
+        if not len(self.ids):
+            return np.full(len(org_ids), None, dtype=object)
+        at = np.minimum(np.searchsorted(self.ids, org_ids.astype(self.ids.dtype)), len(self.ids) - 1)
+        out = self.canonical[at].astype(object)
+        out[self.ids[at] != org_ids.astype(self.ids.dtype)] = None
+        return out
 
     def _find(self, org_id: str) -> int | None:
         i = int(np.searchsorted(self.ids, org_id))
@@ -72,6 +100,31 @@ class Loaded:
     retired: pd.DataFrame | None = None  # ids that left the registry (core.lineage), indexed by source_org_id
     generation: int = 0  # the live state's generation (bumped by every decision, publish and rollback)
     label: str = ""  # how people see it, e.g. v7+3 (snapshot 7 and three decisions on top)
+    # what serve.state_overlay.advance needs to apply later decisions in place of a full load
+    head: int = 0  # the newest overlay operation applied
+    id_map: pd.DataFrame | None = None
+    suggestions: pd.DataFrame | None = None  # merge_suggestions
+    built_index: SuggestIndex | None = None  # the index as the last full load built it (``index`` re-points it)
+    record_order: np.ndarray | None = None  # each row of ``records``: its position in the snapshot's records
+    index_generation: int = 0  # the generation ``built_index`` was built on
+
+
+def children_of(orgs: pd.DataFrame) -> dict[str, list[str]]:
+    """Each unit's child units (in the order of ``orgs``)."""
+    children: dict[str, list[str]] = {}
+    for oid, parent in zip(orgs["org_id"], orgs["parent_id"]):
+        if parent:
+            children.setdefault(parent, []).append(oid)
+    return children
+
+
+def by_unit(records: pd.DataFrame, canonical: IdMap) -> tuple[pd.DataFrame, np.ndarray]:
+    """``records`` (CHECK_COLUMNS, in the snapshot's order) indexed by their canonical ids, sorted (stable),
+    and the snapshot position of each row."""
+    units = pd.Index(canonical.units_of(records["org_id"].to_numpy(dtype=object)), name="unit")
+    keyed = records[CHECK_COLUMNS].set_index(units)
+    order = np.argsort(keyed.index.to_numpy(dtype=str), kind="stable")
+    return keyed.iloc[order], order
 
 
 def load(store: Store, regions: RegionTable) -> Loaded | None:
@@ -84,17 +137,14 @@ def load(store: Store, regions: RegionTable) -> Loaded | None:
     visibility = snap.frame("activity_visibility")
     counts = visibility["canonical_org_id"].value_counts()
     index = SuggestIndex(orgs, records, id_map, regions, counts, snap.frame("rollup"))
-    children: dict[str, list[str]] = {}
-    for oid, parent in zip(orgs["org_id"], orgs["parent_id"]):
-        if parent:
-            children.setdefault(parent, []).append(oid)
     canonical = IdMap(id_map)
-    by_unit = records[CHECK_COLUMNS].set_index(records["org_id"].map(
-        pd.Series(id_map["canonical_org_id"].to_numpy(), index=id_map["source_org_id"].to_numpy())).rename("unit"))
+    keyed, order = by_unit(records, canonical)
     return Loaded(snap.version, orgs.set_index("org_id", drop=False), canonical, index, visibility,
-                  snap.frame("rollup").set_index("org_id"), children, by_unit.sort_index(),
+                  snap.frame("rollup").set_index("org_id"), children_of(orgs), keyed,
                   snap.frame("retired_ids").set_index("source_org_id") if snap.has("retired_ids") else None,
-                  snap.generation, snap.label)
+                  snap.generation, snap.label, head=snap.head, id_map=id_map,
+                  suggestions=snap.frame("merge_suggestions"), built_index=index, record_order=order,
+                  index_generation=snap.generation)
 
 
 def settle_memory() -> None:
@@ -128,26 +178,48 @@ class SnapshotHolder:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._lock_soon = threading.Lock()
-        self._last_load = 0.0
+        self._last_load = self._last_change = 0.0
         self._loading = self._again = False
         self._thread: threading.Thread | None = None
 
-    def refresh(self) -> bool:
-        """Load the live state if it is not the one being served; True when it changed."""
+    def refresh(self, full: bool = False) -> bool:
+        """Bring the served state up to the live one; True when it changed. Decisions added on the
+        served snapshot are applied in place (``serve.state_overlay.advance``); a new snapshot, a
+        rollback, a split or a correction (or ``full``) loads it in full."""
         state = self.store.live_state()
-        if state is None or (self.current is not None and self.current.generation == state.generation):
+        if state is None or (not full and self.current is not None and self.current.generation == state.generation):
             return False
         with self._lock:  # one load at a time; readers keep using the old bundle meanwhile
-            if self.current is not None and self.current.generation == self.store.live_state().generation:
-                return False
-            loaded = load(self.store, self.regions)
-            self._last_load = time.monotonic()
+            cur = self.current
+            loaded = None
+            if cur is not None and not full:
+                state, ops = self.store.live_changes(cur.head)
+                if state is None or cur.generation == state.generation:
+                    return False
+                if state.version == cur.version:
+                    loaded = advance(cur, state, ops)
+            if loaded is None:
+                loaded = load(self.store, self.regions)
+                self._last_load = time.monotonic()
+            self._last_change = time.monotonic()
             if loaded is not None:
                 self.current = loaded
                 self.renew_lease()
-                log.info("serving snapshot %s (generation %s)", loaded.label, loaded.generation)
-                settle_memory()
+                log.info("serving snapshot %s (generation %s%s)", loaded.label, loaded.generation,
+                         "" if loaded.index_generation == loaded.generation else ", applied in place")
+                if loaded.index_generation == loaded.generation:
+                    settle_memory()
         return True
+
+    def rebuild_when_quiet(self) -> None:
+        """Load in full (a fresh index and its rank) once no decision came for ``min_reload_seconds``,
+        or the in-place state is ``INDEX_MAX_AGE_SECONDS`` old."""
+        cur = self.current
+        if cur is None or cur.index_generation == cur.generation:
+            return
+        now = time.monotonic()
+        if now - self._last_change >= self.min_reload_seconds or now - self._last_load >= INDEX_MAX_AGE_SECONDS:
+            self.refresh(full=True)
 
     def renew_lease(self) -> None:
         """Tell prune which snapshot this process serves (its lease runs out if the process dies)."""
@@ -174,11 +246,6 @@ class SnapshotHolder:
 
     def _load_until_current(self) -> None:
         while True:
-            # a burst of review decisions publishes a version every second or so; the index is
-            # rebuilt at most every MIN_RELOAD_SECONDS so that the decisions keep the CPU
-            wait = self._last_load + self.min_reload_seconds - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
             self._safe_refresh()
             with self._lock_soon:
                 if not self._again:
@@ -189,6 +256,7 @@ class SnapshotHolder:
     def _safe_refresh(self) -> None:
         try:
             self.refresh()
+            self.rebuild_when_quiet()
         except Exception:
             log.exception("could not load the live snapshot")
 
