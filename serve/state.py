@@ -53,12 +53,14 @@ class IdMap:
         self.canonical = id_map["canonical_org_id"].to_numpy(dtype=StringDType())[self.order]
         self.how = id_map["how"].to_numpy(dtype=StringDType())[self.order]
 
-    def with_units(self, id_map: pd.DataFrame) -> "IdMap":
-        """The map of ``id_map``, the same records as this one's in the same order with other units
-        (after decisions): the sort is reused."""
+    def updated(self, rows: pd.DataFrame) -> "IdMap":
+        """A copy with the id_map ``rows`` of records it holds (their new units, after decisions) set."""
         out = copy.copy(self)
-        out.canonical = id_map["canonical_org_id"].to_numpy(dtype=StringDType())[self.order]
-        out.how = id_map["how"].to_numpy(dtype=StringDType())[self.order]
+        out.canonical, out.how = self.canonical.copy(), self.how.copy()
+        if len(rows):
+            at = np.searchsorted(self.ids, rows["source_org_id"].to_numpy(dtype=object).astype(self.ids.dtype))
+            out.canonical[at] = rows["canonical_org_id"].to_numpy(dtype=object)
+            out.how[at] = rows["how"].to_numpy(dtype=object)
         return out
 
     def __contains__(self, org_id: str) -> bool:
@@ -105,8 +107,16 @@ class Loaded:
     id_map: pd.DataFrame | None = None
     suggestions: pd.DataFrame | None = None  # merge_suggestions
     built_index: SuggestIndex | None = None  # the index as the last full load built it (``index`` re-points it)
+    positions: pd.Index | None = None  # the ids of built_index's units, by position
     record_order: np.ndarray | None = None  # each row of ``records``: its position in the snapshot's records
     index_generation: int = 0  # the generation ``built_index`` was built on
+
+
+def by_org_id(orgs: pd.DataFrame) -> pd.DataFrame:
+    """The units indexed by org_id (Python strings: lookups of a few units stay cheap)."""
+    if orgs["org_id"].dtype != object:
+        orgs = orgs.astype({"org_id": object})
+    return orgs.set_index(pd.Index(orgs["org_id"].to_numpy(), name="org_id"), drop=False)
 
 
 def children_of(orgs: pd.DataFrame) -> dict[str, list[str]]:
@@ -121,8 +131,10 @@ def children_of(orgs: pd.DataFrame) -> dict[str, list[str]]:
 def by_unit(records: pd.DataFrame, canonical: IdMap) -> tuple[pd.DataFrame, np.ndarray]:
     """``records`` (CHECK_COLUMNS, in the snapshot's order) indexed by their canonical ids, sorted (stable),
     and the snapshot position of each row."""
-    units = pd.Index(canonical.units_of(records["org_id"].to_numpy(dtype=object)), name="unit")
-    keyed = records[CHECK_COLUMNS].set_index(units)
+    units = pd.Index(canonical.units_of(records["org_id"].to_numpy(dtype=object)), name="unit", dtype=object)
+    # Python strings: the matcher reads them as such, and a decision's re-sort takes rows cheaply
+    keyed = records[CHECK_COLUMNS].astype({c: object for c in CHECK_COLUMNS
+                                           if pd.api.types.is_string_dtype(records[c].dtype)}).set_index(units)
     order = np.argsort(keyed.index.to_numpy(dtype=str), kind="stable")
     return keyed.iloc[order], order
 
@@ -139,11 +151,12 @@ def load(store: Store, regions: RegionTable) -> Loaded | None:
     index = SuggestIndex(orgs, records, id_map, regions, counts, snap.frame("rollup"))
     canonical = IdMap(id_map)
     keyed, order = by_unit(records, canonical)
-    return Loaded(snap.version, orgs.set_index("org_id", drop=False), canonical, index, visibility,
+    return Loaded(snap.version, by_org_id(orgs), canonical, index, visibility,
                   snap.frame("rollup").set_index("org_id"), children_of(orgs), keyed,
                   snap.frame("retired_ids").set_index("source_org_id") if snap.has("retired_ids") else None,
                   snap.generation, snap.label, head=snap.head, id_map=id_map,
-                  suggestions=snap.frame("merge_suggestions"), built_index=index, record_order=order,
+                  suggestions=snap.frame("merge_suggestions"), built_index=index,
+                  positions=pd.Index(index.org_ids.astype(object)), record_order=order,
                   index_generation=snap.generation)
 
 
