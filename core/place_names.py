@@ -18,7 +18,9 @@ def short_forms(name: str, level: int) -> set[str]:
     """Short names people type for a division.
 
     >>> sorted(short_forms("延边朝鲜族自治州", 2))
-    ['延边', '延边州', '延边朝鲜族州']
+    ['延边', '延边州', '延边朝鲜族', '延边朝鲜族州']
+    >>> sorted(short_forms("东乡族自治县", 3))
+    ['东乡', '东乡县', '东乡族', '东乡族县']
     """
     forms = set()
     m = _SUFFIX.search(name)
@@ -36,6 +38,8 @@ def short_forms(name: str, level: int) -> set[str]:
             kind = {"自治州": "州", "自治县": "县", "自治旗": "旗"}.get(m.group(1))
             if kind:
                 forms.update({stem + kind, full_stem + kind})
+            if full_stem.endswith("族") and full_stem != stem:
+                forms.add(full_stem)  # 东乡族科学技术协会: the people's name stands for its autonomous county
     forms.discard(name)
     return forms
 

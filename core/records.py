@@ -187,12 +187,14 @@ def pipeline_fingerprint() -> str:
 
     from core.config import PROJECT_ROOT, REFERENCE_DIR
 
+    # every module of the pure stages and every reference file: a hand-kept list went stale (place_names,
+    # unit_words and the word lists were missing), and a stale fingerprint reuses results of other rules
+    files = sorted(f for f in REFERENCE_DIR.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+    for package in ("core", "dedupe", "hierarchy"):
+        files += sorted((PROJECT_ROOT / package).rglob("*.py"))
     h = hashlib.sha256()
-    files = sorted(REFERENCE_DIR.glob("*.csv")) + [PROJECT_ROOT / p for p in (
-        "core/normalise.py", "core/regions.py", "core/records.py", "core/typos.py", "dedupe/compare.py",
-        "dedupe/typos.py", "dedupe/blocking.py", "dedupe/incremental.py", "dedupe/scoring.py", "hierarchy/build.py",
-        "hierarchy/repair.py", "hierarchy/incremental.py")]
     for f in files:
+        h.update(str(f.relative_to(PROJECT_ROOT) if f.is_relative_to(PROJECT_ROOT) else f.name).encode())
         h.update(Path(f).read_bytes())
     return h.hexdigest()[:16]
 

@@ -91,6 +91,8 @@ def test_unit_word_typos_are_mended_but_other_words_are_not():
     ("襄樊市科协", None, "420600"),  # renamed to 襄阳 in 2010
     ("崇文区科协", None, "110101"),  # merged into 东城区
     ("延边州科学技术协会", None, "222400"),
+    ("东乡族科学技术协会", None, "622926"),  # the people's name for its autonomous county
+    ("延边朝鲜族科协", None, "222400"),
     ("内蒙古自治区包头科学技术协会", None, "150200"),
     ("河南商丘柘城图书馆", None, "411424"),
     ("上海崇明科学技术协会", None, "310151"),
