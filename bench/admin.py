@@ -76,7 +76,12 @@ def main() -> None:
     first = client.get(f"/admin/{province}")
     assert first.status_code == 200, first.text[:300]
     print(f"first page (builds the area's frames) {1000 * (time.perf_counter() - t):.0f} ms")
-    city = next(c for c in sorted(set(big["region_code"][big["province_code"] == province])) if len(c) == 6)[:4] + "00"
+    # the province's busiest city (a county's code read up to its city; the province's own code is no city)
+    region = big["region_code"].fillna("")
+    codes = region[(big["province_code"] == province) & region.str.fullmatch(r"\d{6}")]
+    cities = (codes.str[:4] + "00")
+    city = cities[~cities.str.endswith("0000")].value_counts().index[0]
+    print(f"city filter: {city} ({int((cities == city).sum()):,} activities)")
     pages = {
         "first page": {},
         "page 100": {"page": 100},

@@ -135,6 +135,17 @@ class AdminData:
                     if len(c) == 6 and not c.endswith("0000") and c in self.regions.by_code]
         return self._cached(current, ("places", area), build)
 
+    def root(self, current: Loaded, area: Scope) -> str | None:
+        """``area_root``, once per snapshot and area (it scans every unit: milliseconds at a million)."""
+        return self._cached(current, ("root", area), lambda: area_root(current, area))
+
+    def unit_names(self, current: Loaded, area: Scope, limit: int = 2000) -> list[str]:
+        """The first ``limit`` names of the area's 归口单位, sorted (the page's list to pick one from)."""
+        def build():
+            names = self.activities(current, area)["org_name"]
+            return sorted(set(names[names != ""]))[:limit]
+        return self._cached(current, ("unit names", area, limit), build)
+
 
 def filter_activities(frame: pd.DataFrame, f: ActivityFilter) -> pd.DataFrame:
     """The rows of ``frame`` (``AdminData.activities``) that pass every filter set in ``f``."""
@@ -182,7 +193,7 @@ def why_mine(current: Loaded, data: AdminData, row: dict, area: Scope) -> str:
         return f"没有可用的归口单位（{given}），按活动所在地区 {data.place_label(row['place'])} 归入本省（规则：按活动所在地区）"
     if row["basis"] == "归口单位为全国性单位":
         return f"归口单位「{name}」是全国学会或部委（规则：归口单位为全国性单位）"
-    up = chain(current, org, area_root(current, area) or "")
+    up = chain(current, org, data.root(current, area) or "")
     return f"归口单位「{name}」在{up[-1] if up else '本省科协'}之下：{' → '.join(up)}（规则：归口单位所在省级科协）"
 
 

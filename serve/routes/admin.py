@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from core.spreadsheet import csv_bytes, xlsx_bytes
 from core.store import Store
 from serve import admin_stats
-from serve.admin_views import RULES, ActivityFilter, AdminData, area_root, filter_activities, why_mine
+from serve.admin_views import RULES, ActivityFilter, AdminData, filter_activities, why_mine
 from serve.auth import csrf_token
 from serve.routes import TEMPLATES, live_snapshot
 from serve.scopes import NATIONAL, SCOPED, SIGNED_IN, Scope, describe, scope_of
@@ -90,10 +90,9 @@ def admin_router(holder: SnapshotHolder, store: Store) -> APIRouter:
                      start=r["start_date"].strftime("%Y-%m-%d") if not pd.isna(r["start_date"]) else "")
         query = {k: v for k, v in dict(place=f.place, unit=f.unit, q=f.q, date_from=f.date_from, date_to=f.date_to,
                                         basis=f.basis, new="1" if f.new else "").items() if v}
-        units = data.activities(current, area)["org_name"]
         return page(request, "admin_activities.html", area_name, prefix, "activities", rows=shown, total=len(rows),
                     page=page_no, pages=max(1, math.ceil(len(rows) / PAGE_SIZE)), f=f, query=urlencode(query),
-                    places=data.place_choices(current, area), unit_names=sorted(set(units[units != ""]))[:2000],
+                    places=data.place_choices(current, area), unit_names=data.unit_names(current, area),
                     bases=list(RULES), has_last=data.last_run(current) is not None)
 
     def filters(place, unit, q, date_from, date_to, new, basis) -> ActivityFilter:
@@ -118,7 +117,7 @@ def admin_router(holder: SnapshotHolder, store: Store) -> APIRouter:
     def units_view(request: Request, province_code: str | None, org_id: str | None, root: str, page_no: int, fmt: str):
         current = live_snapshot(holder)
         area, area_name, prefix = area_of(province_code, org_id)
-        top = area_root(current, area)
+        top = data.root(current, area)
         oid = current.canonical.get(root, root) if root else top
         if oid is None or oid not in current.orgs.index:
             raise HTTPException(404, f"组织库中没有 ID 为 {root} 的单位")
