@@ -109,10 +109,17 @@ def check_speed(current, registry: pd.DataFrame, settings) -> pd.DataFrame:
     return sample
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def check_http(home: Path, sample: pd.DataFrame) -> None:
     import urllib.request
 
-    env = dict(os.environ, ORGREG_HOME=str(home), ORGREG_CHECK_RATE_LIMIT="100000000/minute")
+    # PYTHONPATH: the code of this checkout (the shared venv's editable install points at another one)
+    env = dict(os.environ, ORGREG_HOME=str(home), ORGREG_CHECK_RATE_LIMIT="100000000/minute", PYTHONPATH=str(ROOT))
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "orgreg"), "serve", "--port", "8766"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -136,11 +143,17 @@ def check_http(home: Path, sample: pd.DataFrame) -> None:
         # warm the matcher (built on the first check) before measuring
         urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:8766/api/orgs/check", bodies[0].encode(),
                                                       {"Content-Type": "application/json"}), timeout=60).read()
+        cpu = server_cpu_seconds(server.pid)
         out = subprocess.run(["wrk", "-t2", "-c8", "-d20s", "--latency", "-s", str(script), "http://127.0.0.1:8766"],
                              capture_output=True, text=True).stdout
+        cpu = server_cpu_seconds(server.pid) - cpu
         keep = [line for line in out.splitlines() if re.search(r"Requests/sec|99%|50%|non-2xx|requests in", line)]
         print("/api/orgs/check over HTTP (wrk -t2 -c8 -d20s, server and load on the same 2-core machine):")
         print("\n".join("  " + line.strip() for line in keep), flush=True)
+        done = re.search(r"(\d+) requests in", out)
+        if done and int(done.group(1)):  # the server's own work per request: what other load on the machine changes least
+            print(f"  server CPU per request {1000 * cpu / int(done.group(1)):.2f} ms (load average "
+                  f"{os.getloadavg()[0]:.1f})", flush=True)
     finally:
         server.terminate()
         server.wait()

@@ -88,6 +88,11 @@ class Matcher:
                     gc.freeze()
         return cached
 
+    @staticmethod
+    def built(current) -> bool:
+        """Whether the served snapshot's matcher is built (a request then needs no hop off the event loop)."""
+        return getattr(current, "_matcher", None) is not None
+
     def records_of(self, unit: str) -> list[dict]:
         lo, hi = np.searchsorted(self.units, unit, "left"), np.searchsorted(self.units, unit, "right")
         return [{c: a[i] for c, a in zip(self.columns, self.arrays)} for i in range(lo, hi)]

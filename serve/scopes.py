@@ -111,8 +111,9 @@ def review_filter(user: dict, current: Loaded | None):
 
 
 # ------------------------------------------------------------------ the declarations
-def _public() -> None:
-    """Anyone may call it."""
+async def _public() -> None:
+    """Anyone may call it (a coroutine: FastAPI runs a plain function dependency in its thread pool,
+    a hop that cost the new-unit check more than its own work)."""
 
 
 def _signed_in(request: Request) -> dict:

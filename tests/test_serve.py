@@ -129,3 +129,21 @@ def test_fast_path_and_documented_route_answer_alike(client):
     assert client.get("/api/suggest", params={"q": "科协", "region": "44"}).status_code == 422
     assert client.get("/api/suggest", params={"q": "科协", "limit": "0"}).status_code == 422
     assert client.get("/api/suggest", params=[("q", "科协"), ("q", "广州")]).status_code == 200
+
+
+def test_a_unit_read_by_position_is_the_unit_read_by_label(client):
+    """``Loaded.unit_row`` (column arrays by position, the check's hot path) gives what ``orgs.loc`` gives."""
+    from serve.routes.orgs import org_view
+
+    current = client.app.state.holder.current
+    orgs = current.orgs
+    for oid in orgs.index:
+        row = orgs.loc[oid]
+        assert current.unit_row(oid) == row.to_dict(), oid
+        assert current.unit_row(oid, ("aliases", "name")) == {"aliases": row["aliases"], "name": row["name"]}
+        view = org_view(current, oid)
+        assert (view["name"], view["category"], view["region_code"], view["parent_id"], view["province_code"],
+                view["certified"]) == (row["name"], row["category"], row["region_code"], row["parent_id"],
+                                       row["province_code"], bool(row["certified"])), oid
+    with pytest.raises(KeyError):
+        current.unit_row("no-such-unit")

@@ -23,9 +23,12 @@ class CheckRequest(BaseModel):
     category: str = Field("", max_length=10, description="组织类别（可空）")
 
 
+VIEW_COLUMNS = ("name", "category", "region_code", "parent_id", "province_code", "aliases", "certified")
+
+
 def org_view(current: Loaded, oid: str) -> dict:
     """The JSON of one canonical unit."""
-    row = current.orgs.loc[oid]
+    row = current.unit_row(oid, VIEW_COLUMNS)
     code = row["region_code"]
     return {"org_id": oid, "name": row["name"], "category": row["category"], "region_code": code,
             "region_path": current.index.regions.path_label(code),
@@ -117,12 +120,13 @@ def orgs_router(holder: SnapshotHolder, settings: Settings, limiter: Limiter,
                 "children": [with_counts(k) for k in kids[(page - 1) * size: page * size]]}
 
     @router.post("/api/orgs/check", summary="新建单位前查重（“您要找的是不是……”）", dependencies=[PUBLIC])
-    @limiter.limit(lambda: settings.check_rate_limit)
+    @limiter.limit(settings.check_rate_limit)  # a string: a function is inspected on every request
     async def check(request: Request, body: CheckRequest):
         current = live_snapshot(holder)
         # the first check of a snapshot builds its matcher (seconds at a million units) off the event loop;
         # every later one takes a fraction of a millisecond, cheaper inline than a hop to the thread pool
-        await run_in_threadpool(Matcher.of, current)
+        if not Matcher.built(current):
+            await run_in_threadpool(Matcher.of, current)
         result = check_unit(current, body.name, body.region_code, body.category,
                             settings.auto_merge_threshold, settings.review_threshold,
                             new_units=new_units.matcher(current) if new_units is not None else None)

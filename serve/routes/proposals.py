@@ -90,7 +90,7 @@ def proposals_router(holder: SnapshotHolder, store: Store, settings: Settings, l
     router = APIRouter()
 
     @router.post("/api/orgs/proposals", summary="组织入驻：提交新单位（即时查重、地区校验和上级推断）", dependencies=[PUBLIC])
-    @limiter.limit(lambda: settings.check_rate_limit)
+    @limiter.limit(settings.check_rate_limit)  # a string: a function is inspected on every request
     async def submit(request: Request, body: ProposalRequest):
         current = live_snapshot(holder)
         await run_in_threadpool(Matcher.of, current)  # built once per snapshot, off the event loop
