@@ -11,6 +11,7 @@ import pandas as pd
 from core.lookups import within
 from dedupe.canonical import choose_survivors, how_merged
 from dedupe.cluster import cluster_pairs
+from dedupe.corroboration import HELD_NOTE, uncorroborated
 from dedupe.incremental import candidate_pairs
 from dedupe.scoring import score_chunk, score_pairs, split_for_scoring
 from dedupe.explain import explain_pairs
@@ -36,17 +37,21 @@ def _decision_rids(decisions: pd.DataFrame | None, kind: str, rid_of: pd.Index) 
     return pd.DataFrame({"rid_l": left[found], "rid_r": right[found]}, dtype=np.int64)
 
 
-def _held_back(scored: pd.DataFrame, records: pd.DataFrame, held, auto_threshold: float) -> pd.DataFrame:
-    """``scored`` with pairs touching a ``held`` id kept just under the automatic threshold (for clustering only)."""
-    if held is None or not len(held):
-        return scored
-    hold = within(records["org_id"], held)
-    touch = hold[scored["rid_l"].to_numpy(np.int64)] | hold[scored["rid_r"].to_numpy(np.int64)]
+def _held_back(scored: pd.DataFrame, touch: np.ndarray, auto_threshold: float) -> pd.DataFrame:
+    """``scored`` with the ``touch`` pairs kept just under the automatic threshold (for clustering only)."""
     if not touch.any():
         return scored
     capped = np.where(touch, np.minimum(scored["score"].to_numpy(), np.nextafter(auto_threshold, 0)),
                       scored["score"].to_numpy())
     return scored.assign(score=capped)
+
+
+def _touching(scored: pd.DataFrame, records: pd.DataFrame, held) -> np.ndarray:
+    """Mask over ``scored``: pairs with a ``held`` id (reused for another unit)."""
+    if held is None or not len(held):
+        return np.zeros(len(scored), dtype=bool)
+    hold = within(records["org_id"], held)
+    return hold[scored["rid_l"].to_numpy(np.int64)] | hold[scored["rid_r"].to_numpy(np.int64)]
 
 
 def resolve_duplicates(records: pd.DataFrame, *, auto_threshold: float, review_threshold: float,
@@ -97,7 +102,9 @@ def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, 
     ``evidence_places`` (``core.evidence.place_evidence``) weigh the suggestions (``dedupe.review_queue``)."""
     stats = dict(stats)
     rid_of = pd.Index(records["org_id"].to_numpy(dtype=object))
-    roots, edges, review = cluster_pairs(len(records), _held_back(scored, records, held, auto_threshold),
+    unsure = uncorroborated(records, scored, auto_threshold)
+    hold = _touching(scored, records, held) | unsure
+    roots, edges, review = cluster_pairs(len(records), _held_back(scored, hold, auto_threshold),
                                          auto_threshold, review_threshold,
                                          _decision_rids(decisions, "match", rid_of),
                                          _decision_rids(decisions, "distinct", rid_of),
@@ -112,14 +119,17 @@ def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, 
     ends[review["rid_l"].to_numpy(np.int64)] = True
     evidence = scored[ends[scored["rid_l"].to_numpy(np.int64)]].drop(columns=["score"])
     review = review.merge(evidence, on=["rid_l", "rid_r"], how="left").assign(score=review["score"].to_numpy())
-    if held is not None and len(review):  # a held pair is suggested with its own score, not the capped one
+    if hold.any() and len(review):  # a held pair is suggested with its own score, not the capped one
         own = scored.set_index(["rid_l", "rid_r"])["score"]
         review["score"] = own.reindex(pd.MultiIndex.from_frame(review[["rid_l", "rid_r"]])).fillna(
             review["score"]).to_numpy()
     review["explanation"] = explain_pairs(records, review)
-    if len(review):  # strong enough to merge, held back by another unit it fits as well (cluster._contested)
+    if len(review):  # strong enough to merge, held back: no second witness, or another unit fits as well
         strong = review["score"].to_numpy() >= auto_threshold
-        review.loc[strong, "explanation"] += "；但它与另一个不能合并的单位同样相符，未自动合并，请人工确认"
+        named_only = pd.MultiIndex.from_frame(review[["rid_l", "rid_r"]]).isin(
+            pd.MultiIndex.from_frame(scored.loc[unsure, ["rid_l", "rid_r"]]))
+        review.loc[strong & named_only, "explanation"] += "；" + HELD_NOTE
+        review.loc[strong & ~named_only, "explanation"] += "；但它与另一个不能合并的单位同样相符，未自动合并，请人工确认"
     review = weigh_review(records, evidence_places, review)
     suggestions = pd.DataFrame({"left_org_id": ids[review["rid_l"].to_numpy().astype(int)],
                                 "right_org_id": ids[review["rid_r"].to_numpy().astype(int)],
