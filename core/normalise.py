@@ -150,7 +150,10 @@ def name_key(norm: str) -> str:
         s = _LATIN_EDGE.sub("", s)
         s = _OFFICE_TAIL.sub(r"\1", s)
         s = _STATE_PREFIX.sub("", s)
-    return renamed_department(snap_unit_word(_SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s)))
+    s = snap_unit_word(_SHORT_SCHOOL.sub(lambda m: f"第{m.group(1)}{m.group(2)}学", s))
+    # a university's short name is expanded only before 科协: once a typo'd 科协 (北师大科胁) is mended
+    _, schools, table = _abbreviations()
+    return renamed_department(schools.sub(lambda m: table[m.group(0)], s))
 
 
 def _end_note(m: re.Match) -> str:

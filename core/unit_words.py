@@ -27,7 +27,7 @@ _TYPED_SHORT_WORDS = frozenset({"学会", "协会", "科协", "小学", "中学"
 @lru_cache(maxsize=1)
 def _masked_unit_words() -> dict[str, list[str]]:
     masked: dict[str, list[str]] = {}
-    for w in UNIT_WORDS + list(_SHORT_GENERIC):
+    for w in UNIT_WORDS + list(_short_generic()):
         if len(w) >= 3 or w in _TYPED_SHORT_WORDS:
             for i in range(len(w)):
                 masked.setdefault(w[:i] + "\0" + w[i + 1:], []).append(w)
@@ -83,7 +83,7 @@ def _snapped_ending(ending: str, length_of_key: int) -> tuple[int, str]:
         for i in range(length):
             for word in masked.get(tail[:i] + "\0" + tail[i + 1:], ()):
                 if homophones(tail[i], word[i], loose=True):
-                    return length, _SHORT_GENERIC.get(word, word)
+                    return length, _short_generic().get(word, word)
     return 0, ""
 
 
@@ -110,8 +110,17 @@ def _slipped_words() -> dict[str, str]:
     return out
 
 
-# 科协 is expanded before typos are mended; a typo'd 科协 (科胁, 棵协) is 科学技术协会 too
-_SHORT_GENERIC = {"科协": "科学技术协会"}
+@lru_cache(maxsize=1)
+def _short_generic() -> dict[str, str]:
+    """The fixed short forms of unit words (科协, 科技协会 → 科学技术协会; data/reference/abbreviations.csv).
+    They are expanded before typos are mended, so a typo'd one (科胁, 棵技协会, 科技胁会) is snapped
+    straight to the full word here."""
+    with open(REFERENCE_DIR / "abbreviations.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {r["variant"]: r["canonical"] for r in rows
+            if r["canonical"] in _UNIT_WORD_SET and len(r["variant"]) >= 2 and r["variant"] not in _UNIT_WORD_SET}
+
+
 _UNIT_WORD_SET = frozenset(UNIT_WORDS)
 _UNIT_WORDS_BY_END: dict[str, list[str]] = {}
 for _w in UNIT_WORDS:

@@ -80,6 +80,18 @@ def test_unit_word_typos_are_mended_but_other_words_are_not():
     assert snap_unit_word("东安区科技园") == "东安区科技园"
 
 
+@pytest.mark.parametrize("typed, meant", [
+    ("山西省临汾市永和县棵技协会", "山西省临汾市永和县科学技术协会"),  # a typo in the short form 科技协会
+    ("营口市站前区科技胁会", "营口市站前区科学技术协会"),
+    ("宇腾通信技术集团有限公司科学技术协汇(秘书处)", "宇腾通信技术集团有限公司科学技术协会"),
+    ("北师大科胁", "北京师范大学科学技术协会"),  # the school's short name is read once 科胁 is mended
+    ("东安区科技局", "东安区科技局"),  # a different word, not a typo of 科技协会
+    ("重大项目科胁", "重大项目科学技术协会"),  # 重大 is a school only as the whole head
+])
+def test_a_typo_in_a_short_generic_word_is_mended_to_the_full_word(typed, meant):
+    assert name_key(normalise_name(typed)) == meant
+
+
 @pytest.mark.parametrize("name, hint, code", [
     ("北京市朝阳区科学技术协会", None, "110105"),
     ("长春市朝阳区科协", None, "220104"),
