@@ -105,6 +105,10 @@ def main() -> None:
         t = time.perf_counter()
         r = client.get(f"/admin/{province}", params={"place": city, "format": fmt})
         print(f"download {fmt} of the city ({len(r.content) / 1e6:.1f} MB) {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    r = client.get(f"/admin/{province}", params={"format": "csv"})
+    print(f"download csv of the province ({in_province:,} rows, {len(r.content) / 1e6:.1f} MB) "
+          f"{time.perf_counter() - t:.1f} s")
     print(f"peak memory {peak_rss_mb():,.0f} MB")
     server.should_exit = True
 

@@ -8,7 +8,9 @@
 - ``orgreg match``: a CSV of ``--match-names`` names drawn from the registry (with their region codes),
   matched and written back by ``serve.match_file.match_file`` (the command's own work), in names/s.
 - the check: p50/p99 in-process over 2,000 registry names; with ``--http``, ``orgreg serve`` on the
-  snapshot and ``wrk -t2 -c8 -d20s`` POSTing them (the rate limit lifted for the run).
+  snapshot and ``wrk -t2 -c8 -d20s`` POSTing them (the rate limit lifted for the run): once as fast as the
+  server answers, once paced to offer ``--rate`` requests/s (300 by default, the target's rate), each with
+  the server's CPU per request.
 """
 from __future__ import annotations
 
@@ -115,7 +117,38 @@ def server_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def check_http(home: Path, sample: pd.DataFrame) -> None:
+CONNECTIONS = 8
+
+
+def wrk_script(bodies: list[str], rate: int | None) -> str:
+    """wrk's Lua: POST the bodies in turn; with ``rate``, each connection waits so that all of them
+    together offer about ``rate`` requests/s (wrk's ``delay``; the latency is the answer's alone)."""
+    # wrk waits after each answer, which takes a few milliseconds at this rate: four less to wait
+    pace = f"delay = function() return {max(0, CONNECTIONS * 1000 // rate - 4)} end\n" if rate else ""
+    return ("bodies = {" + ",".join("[==[" + b + "]==]" for b in bodies) + "}\ni = 0\n" + pace +
+            "request = function()\n i = i % #bodies + 1\n"
+            " return wrk.format('POST', '/api/orgs/check', {['Content-Type']='application/json'}, bodies[i])\nend\n"
+            "done = function(summary, latency, requests)\n"
+            " io.write(string.format('non-2xx/errors: %d/%d\\n', summary.errors.status,"
+            " summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))\nend\n")
+
+
+def run_wrk(script: Path, pid: int, title: str) -> None:
+    """One 20-second wrk run against the server ``pid``, its figures and the server's CPU per request."""
+    cpu = server_cpu_seconds(pid)
+    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", "-d20s", "--latency", "-s", str(script),
+                          "http://127.0.0.1:8766"], capture_output=True, text=True).stdout
+    cpu = server_cpu_seconds(pid) - cpu
+    keep = [line for line in out.splitlines() if re.search(r"Requests/sec|^\s*(50|99)%|non-2xx|requests in", line)]
+    print(f"/api/orgs/check over HTTP, {title} (wrk -t2 -c{CONNECTIONS} -d20s, server and load on the same 2-core machine):")
+    print("\n".join("  " + line.strip() for line in keep), flush=True)
+    done = re.search(r"(\d+) requests in", out)
+    if done and int(done.group(1)):  # the server's own work per request: what other load on the machine changes least
+        print(f"  server CPU per request {1000 * cpu / int(done.group(1)):.2f} ms (load average "
+              f"{os.getloadavg()[0]:.1f})", flush=True)
+
+
+def check_http(home: Path, sample: pd.DataFrame, rate: int) -> None:
     import urllib.request
 
     # PYTHONPATH: the code of this checkout (the shared venv's editable install points at another one)
@@ -131,29 +164,13 @@ def check_http(home: Path, sample: pd.DataFrame) -> None:
                 time.sleep(0.5)
         bodies = [json.dumps({"name": n, "region_code": c}, ensure_ascii=False)
                   for n, c in zip(sample["name"], sample["region_code"])]
-        script = home / "check.lua"
-        script.write_text("bodies = {" + ",".join("[==[" + b + "]==]" for b in bodies) + "}\ni = 0\n"
-                          "request = function()\n i = i % #bodies + 1\n"
-                          " return wrk.format('POST', '/api/orgs/check', {['Content-Type']='application/json'},"
-                          " bodies[i])\nend\n"
-                          "done = function(summary, latency, requests)\n"
-                          " io.write(string.format('non-2xx/errors: %d/%d\\n', summary.errors.status,"
-                          " summary.errors.connect + summary.errors.read + summary.errors.write + "
-                          "summary.errors.timeout))\nend\n", encoding="utf-8")
         # warm the matcher (built on the first check) before measuring
         urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:8766/api/orgs/check", bodies[0].encode(),
                                                       {"Content-Type": "application/json"}), timeout=60).read()
-        cpu = server_cpu_seconds(server.pid)
-        out = subprocess.run(["wrk", "-t2", "-c8", "-d20s", "--latency", "-s", str(script), "http://127.0.0.1:8766"],
-                             capture_output=True, text=True).stdout
-        cpu = server_cpu_seconds(server.pid) - cpu
-        keep = [line for line in out.splitlines() if re.search(r"Requests/sec|99%|50%|non-2xx|requests in", line)]
-        print("/api/orgs/check over HTTP (wrk -t2 -c8 -d20s, server and load on the same 2-core machine):")
-        print("\n".join("  " + line.strip() for line in keep), flush=True)
-        done = re.search(r"(\d+) requests in", out)
-        if done and int(done.group(1)):  # the server's own work per request: what other load on the machine changes least
-            print(f"  server CPU per request {1000 * cpu / int(done.group(1)):.2f} ms (load average "
-                  f"{os.getloadavg()[0]:.1f})", flush=True)
+        for pace, title in ((None, "as fast as it answers"), (rate, f"offered about {rate} req/s")):
+            script = home / "check.lua"
+            script.write_text(wrk_script(bodies, pace), encoding="utf-8")
+            run_wrk(script, server.pid, title)
     finally:
         server.terminate()
         server.wait()
@@ -166,6 +183,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=HARD)
     ap.add_argument("--match-names", type=int, default=100_000)
     ap.add_argument("--http", action="store_true")
+    ap.add_argument("--rate", type=int, default=300, help="requests/s offered in the paced HTTP run")
     ap.add_argument("--skip-accuracy", action="store_true")
     args = ap.parse_args()
     home = snapshot_home(args.data.resolve())
@@ -180,7 +198,7 @@ def main() -> None:
     match_speed(current, registry, args.match_names, settings)
     sample = check_speed(current, registry, settings)
     if args.http:
-        check_http(home, sample)
+        check_http(home, sample, args.rate)
     print(f"peak resident {peak_rss_mb():,.0f} MB")
 
 
