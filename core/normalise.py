@@ -48,6 +48,8 @@ _SUB_UNIT = re.compile(r"[院校区部分站所馆局会司厂店处室心队组
 _LATIN_EDGE = re.compile(r"^[A-Za-z]{2,}(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff])[A-Za-z]{2,}$")
 _OFFICE_TAIL = re.compile(r"(协会|学会|委员会|研究会|联合会|部|局)(机关|本级|秘书处)$")
 _STATE_PREFIX = re.compile(r"^中华人民共和国(?=.)")
+# a place as typed with its level (广州市, 天河区, 延边州): a bare short form (金华) may be a firm's 字号
+_DIVISION_END = re.compile(r"[省市县区州盟旗]$")
 NUMERALS = set("0123456789〇零一二三四五六七八九十百")
 _ORDINALNUMERALS = re.compile(r"第([1-9][0-9]?)(?![0-9])")
 # 七中 / 三小 at the end of a name are 第七中学 / 第三小学
@@ -221,6 +223,10 @@ def split_name(name: str, hint: str | None = None, regions: RegionTable | None =
     consumed, code, level = parsed.consumed, parsed.code, parsed.level
     if parsed.weak and "公司" in key[consumed:]:
         consumed, code, level = 0, None, None  # 新龙水务有限公司 is a company name, not a place in 新龙县
+    elif code and "公司" in key[consumed:] and not _DIVISION_END.search(key[:consumed]) and \
+            regions.province(regions.resolve(hint)) not in (None, regions.province(code)):
+        # 金华建材有限公司 declared in 广西: a 字号 that reads as a place the record's own code contradicts
+        consumed, code, level = 0, None, None
     head, suffix = split_suffix(key[consumed:])
     if head:
         consumed, code, level, head, suffix = _mend_place(key, consumed, code, level, head, suffix, parsed.last,

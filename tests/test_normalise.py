@@ -114,6 +114,9 @@ def test_a_typo_in_a_short_generic_word_is_mended_to_the_full_word(typed, meant)
     ("中山大学科协", None, None),  # the place is part of the university's name
     ("新龙水务有限公司科协", None, None),  # a company, not a place in 新龙县
     ("湖南新龙水务有限公司科协", None, "430000"),
+    ("金华建材有限公司科学技术协会", "451227", None),  # a 字号 like a place, declared in another province
+    ("金华建材有限公司科学技术协会", "330702", "330700"),  # declared in 金华: the place stands
+    ("金华市建材有限公司科学技术协会", "451227", "330700"),  # 金华市 is typed as a place
 ])
 def test_region_parsing_on_real_names(name, hint, code):
     assert split_name(name, hint).region_code == code
