@@ -86,6 +86,33 @@ def slipped_place(regions: RegionTable, text: str, pos: int, within: str | None,
     return pos, None
 
 
+def replaced_place(regions: RegionTable, text: str, pos: int, within: str | None) -> tuple[int, str | None]:
+    """``(end, code)`` of a division on ``within``'s path (the declared code and the divisions holding it)
+    whose full name stands at ``text[pos:]`` with one character other than its ending replaced by any
+    other (重厌市 for 重庆市 declared 500000), or ``(pos, None)``. The declared code is the evidence, so
+    nothing is taken without one, and text that is itself a division's name means that division (耒阳市
+    is 430481 even when declared in 莱阳市 370682: two places, never one typo).
+
+    >>> from core.regions import default_regions
+    >>> r = default_regions()
+    >>> replaced_place(r, "重厌市科学技术协会", 0, "500101"), replaced_place(r, "重厌市科学技术协会", 0, None)
+    ((3, '500000'), (0, None))
+    >>> replaced_place(r, "耒阳市科学技术协会", 0, "370682")
+    (0, None)
+    """
+    if not within or within not in regions.by_code:
+        return pos, None
+    named = _codes_named(regions)
+    for code in reversed(regions.path(within)):
+        name = regions.by_code[code].name
+        piece = text[pos:pos + len(name)]
+        if len(name) < 3 or len(piece) != len(name) or piece == name or piece[-1] != name[-1]:
+            continue
+        if sum(a != b for a, b in zip(piece, name)) == 1 and piece not in named:
+            return pos + len(name), code
+    return pos, None
+
+
 def mistyped_ending(regions: RegionTable, place: str, typed: str, within: str | None) -> str | None:
     """The division named by a short form ``place`` and one character ``typed`` for its ending
     (大余 + 献 is 大余县), confirmed by ``within`` (a code it must contain or lie in).

@@ -186,6 +186,11 @@ def test_typos_in_place_names_are_read(name, hint, code):
     ("任丘市市场监督管理局", "130982", "130982"),  # 任丘市 + 市场…, no slip
     ("裕安医学会", "340000", "341503"),  # 裕安 + 医学会: a one-character head is an ending only before 科协
     ("莱阳市科协", "430481", "370682"),  # a slip never overrides a name that is right as typed
+    ("重厌市科学技术协会", "500000", "500000"),  # one character replaced by any other, the code confirms it
+    ("肇厌市科协", "441202", "441200"),  # … or a division under it does
+    ("广东省肇厌市科协", "441200", "441200"),  # after a place already read
+    ("重厌市科协", None, None),  # no code, no confirmation
+    ("耒阳市科协", "370682", "430481"),  # a name that is some division's is never read as a replaced one
 ])
 def test_slips_in_place_names_are_read_where_evidence_confirms_them(name, hint, code):
     parts = split_name(name, hint)
