@@ -165,8 +165,11 @@ class Desk(DeskView):
                 raise LookupError(f"{user['name']} 没有可撤销的决定")
             detail = batch["detail"]
             generation, frames = self.frames()
-            now = frames["id_map"].set_index("source_org_id")["canonical_org_id"]
-            moved = [u for u, c in (detail.get("after") or {}).items() if now.get(u) != c]
+            after = detail.get("after") or {}
+            idm = frames["id_map"]
+            idm = idm[idm["source_org_id"].isin(list(after))]  # the batch's few records, not an index of all
+            now = dict(zip(idm["source_org_id"].tolist(), idm["canonical_org_id"].tolist()))
+            moved = [u for u, c in after.items() if now.get(u) != c]
             if moved:  # somebody changed these units since: putting back our state would undo theirs too
                 raise Refused(f"撤销不了：{'、'.join(moved)} 在这次操作之后又被改动过；请在单位页面上拆分或重新决定。")
             active = set(self.store.decisions_frame()["id"].tolist())

@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serve.auth import add_user, new_token
-from tests.review_fixture import MARKUP, publish
+from tests.review_fixture import MARKUP, publish, publish_queue
 
 TIEXI = ["t1", "t2", "x0", "x1", "x2", "x3"]  # the 铁西区 cluster: x1 沈阳, x2 鞍山 (certified), x3 四平
 
@@ -352,3 +352,33 @@ def test_a_scoped_reviewer_decides_no_cluster_reaching_another_province(service)
     assert r.status_code == 403 and "x3" in r.json()["detail"]  # ... but its cluster holds 四平 (吉林)
     assert service.store.decisions_frame().empty
     assert decide(service, sid, headers=ln, decision="reject").status_code == 200  # the pair itself is theirs
+
+
+def test_the_kept_queue_after_decisions_and_undos_is_the_queue_built_afresh(tmp_path):
+    # the desk applies each decision to its kept queue (only the touched rows rebuilt, one merge of the
+    # order): after any mix of accepts, rejects and undos it must be the queue built from the live frames
+    from core.regions import default_regions
+    from serve.desk import Desk
+    from serve.desk_rules import Refused
+    from serve.queue import places, review_queue
+
+    _, store = publish_queue(tmp_path, pairs=12)
+    desk, user = Desk(store), {"name": "rev", "role": "reviewer", "scope": None}
+    desk.queue()
+    decided = 0
+    for i, sid in enumerate(desk.queue()["id"].tolist()[:10]):
+        try:
+            desk.decide(sid, "accept" if i % 3 else "reject", user)
+            decided += 1
+        except Refused:  # a pair the rules refuse (two exclusive places …): nothing changed, still compared
+            pass
+        if i % 4 == 3:
+            desk.undo(user)
+        _, frames = desk.frames()
+        afresh = review_queue(frames, desk.decided(), default_regions())
+        kept = desk.queue()
+        columns = [c for c in afresh.columns if c != "haystack"]
+        pd.testing.assert_frame_equal(kept[columns].reset_index(drop=True), afresh[columns].reset_index(drop=True),
+                                      check_dtype=False)
+        assert places(kept, default_regions()) == places(afresh, default_regions())
+    assert decided >= 5
