@@ -1,7 +1,6 @@
 """The audit log as people read it: filters, one Chinese line per entry, CSV download."""
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, time, timedelta, timezone
 
 import pandas as pd
@@ -79,8 +78,19 @@ def _before_after(action: str, d: dict) -> tuple[str, str]:
         after = "；".join(f"{u}→{c}" for u, c in (d.get("after") or {}).items())
         return before, after
     if "before" in d and isinstance(d["before"], dict) and "decision" in d["before"]:
-        return json.dumps(d["before"], ensure_ascii=False), "已收回"
+        return withdrawn(d["before"]), "已收回"
     return "", ""
+
+
+def withdrawn(decision: dict) -> str:
+    """A withdrawn decision as people read it.
+
+    >>> withdrawn({"left_org_id": "a", "right_org_id": "b", "decision": "match", "survivor": "a", "user": "rev"})
+    'rev 判定 a 与 b 为同一单位，保留 a'
+    """
+    said = {"match": "为同一单位", "distinct": "为不同单位"}.get(decision.get("decision"), decision.get("decision", ""))
+    out = f"{decision.get('user', '')} 判定 {decision.get('left_org_id', '')} 与 {decision.get('right_org_id', '')} {said}"
+    return (out + (f"，保留 {decision['survivor']}" if decision.get("survivor") else "")).strip()
 
 
 def audit_rows(entries: list[dict]) -> list[dict]:
