@@ -18,7 +18,7 @@ import opencc
 from core.brackets import bracketed_alias
 from core.config import REFERENCE_DIR
 from core.place_names import short_forms
-from core.place_slips import mistyped_ending, replaced_place, slipped_place
+from core.place_slips import deeper_place, mistyped_ending, replaced_child, replaced_place, slipped_place
 from core.regions import RegionTable, default_regions
 from core.typos import homophones
 from core.unit_words import ends_with_unit_word, renamed_department, snap_unit_word, split_suffix
@@ -259,14 +259,21 @@ def _mend_place(key: str, consumed: int, code: str | None, level: int | None, he
 
         end, found = slipped_place(regions, key, pos, within, rest_ok)
         if found and end > consumed:
-            head, suffix = split_suffix(key[end:])
-            return end, found, regions.level(found), head, suffix
+            return _mended(key, *deeper_place(regions, key, end, found, hint), regions)
     for pos in dict.fromkeys((0, consumed)):
         end, found = replaced_place(regions, key, pos, hint)
         if found and end > consumed and regions.compatible(found, code):
-            head, suffix = split_suffix(key[end:])
-            return end, found, regions.level(found), head, suffix
+            return _mended(key, *deeper_place(regions, key, end, found, hint), regions)
+    if consumed and code and not hint:
+        end, found = replaced_child(regions, key, consumed, code)
+        if found:
+            return _mended(key, end, found, regions)
     return consumed, code, level, head, suffix
+
+
+def _mended(key: str, end: int, code: str, regions: RegionTable) -> tuple:
+    head, suffix = split_suffix(key[end:])
+    return end, code, regions.level(code), head, suffix
 
 
 def has_numeral_difference(a: str, b: str) -> bool:

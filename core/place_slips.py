@@ -113,6 +113,48 @@ def replaced_place(regions: RegionTable, text: str, pos: int, within: str | None
     return pos, None
 
 
+def replaced_child(regions: RegionTable, text: str, pos: int, above: str | None) -> tuple[int, str | None]:
+    """``(end, code)`` when ``text[pos:]`` holds, with one character other than its ending replaced, the
+    full name of a division directly below ``above`` (the place already read from the name when no code
+    was declared) and, right after it, a division of its own (广东省肇厌市封开县: 封开县 lies in 肇庆市);
+    else ``(pos, None)``. With no code to confirm the typo, the next division is the evidence, and it
+    must fit one division only.
+
+    >>> from core.regions import default_regions
+    >>> r = default_regions()
+    >>> replaced_child(r, "广东省肇厌市封开县特殊教育学校", 3, "440000"), replaced_child(r, "广东省肇厌市特殊教育学校", 3, "440000")
+    ((9, '441225'), (3, None))
+    """
+    if not above or above not in regions.by_code:
+        return pos, None
+    named, found = _codes_named(regions), set()
+    for code in _children(regions).get(above, ()):
+        name = regions.by_code[code].name
+        piece = text[pos:pos + len(name)]
+        if len(name) < 3 or len(piece) != len(name) or piece == name or piece[-1] != name[-1] or \
+                sum(a != b for a, b in zip(piece, name)) != 1 or piece in named:
+            continue
+        end, below = deeper_place(regions, text, pos + len(name), code, None)
+        if below != code:
+            found.add((end, below))
+    return next(iter(found)) if len(found) == 1 else (pos, None)
+
+
+def deeper_place(regions: RegionTable, text: str, end: int, code: str, hint: str | None) -> tuple[int, str]:
+    """``(end, code)`` after reading the divisions that follow a mended place and lie inside it
+    (重厌市长寿区: 长寿区 of 重庆市), or the place itself; a short form read as a place before a firm's
+    name (重厌市长寿电子有限公司) is not taken (``ParsedRegion.weak``).
+
+    >>> from core.regions import default_regions
+    >>> deeper_place(default_regions(), "重厌市长寿区科学技术协会", 3, "500000", "500115")
+    (6, '500115')
+    """
+    more = regions.parse(text[end:], hint if hint and regions.contains(code, hint) else code)
+    if more.code and more.consumed and not more.weak and more.code != code and regions.contains(code, more.code):
+        return end + more.consumed, more.code
+    return end, code
+
+
 def mistyped_ending(regions: RegionTable, place: str, typed: str, within: str | None) -> str | None:
     """The division named by a short form ``place`` and one character ``typed`` for its ending
     (大余 + 献 is 大余县), confirmed by ``within`` (a code it must contain or lie in).
@@ -128,6 +170,15 @@ def mistyped_ending(regions: RegionTable, place: str, typed: str, within: str | 
         if e != typed and homophones(typed, e, loose=True):
             found |= {c for c in _codes_named(regions).get(place + e, ()) if regions.compatible(c, within)}
     return next(iter(found)) if len(found) == 1 else None
+
+
+@lru_cache(maxsize=4)
+def _children(regions: RegionTable) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for code, d in regions.by_code.items():
+        if d.parent_code:
+            out.setdefault(d.parent_code, []).append(code)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 @lru_cache(maxsize=4)

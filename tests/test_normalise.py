@@ -198,6 +198,23 @@ def test_slips_in_place_names_are_read_where_evidence_confirms_them(name, hint, 
     assert (parts.head == "") == (code is not None) or name.startswith(("任丘", "裕安"))
 
 
+@pytest.mark.parametrize("name, hint, code, head", [
+    # after a mended place, the divisions inside it are read too, so the name meets its official form
+    ("重厌市长寿区科学技术协会", "500115", "500115", ""),
+    ("广东省肇厌市封开县特殊教育学校", "441225", "441225", "特殊教育学校"),
+    # with no code, a division directly below the place read before it, confirmed by one of its own after it
+    ("广东省肇厌市封开县特殊教育学校", None, "441225", "特殊教育学校"),
+    ("广东省肇厌市特殊教育学校", None, "440000", "肇厌市特殊教育学校"),  # nothing after it confirms the typo
+    ("重厌市长寿电子有限公司", "500000", "500000", "长寿电子"),  # a firm's 字号 that reads as a place is not taken
+])
+def test_a_mended_place_is_read_down_to_the_divisions_inside_it(name, hint, code, head):
+    parts = split_name(name, hint)
+    assert (parts.region_code, parts.head) == (code, head)
+    if head in ("", "特殊教育学校"):  # read as the official name is
+        official = split_name(name.replace("厌", "庆"), hint)
+        assert (official.region_code, official.head, official.suffix) == (code, head, parts.suffix)
+
+
 def test_a_typo_in_a_place_meets_its_official_name_in_blocking():
     assert split_name("天津市蓟洲区地震局").place_token == split_name("天津市蓟州区地震局").place_token == "蓟州"
 
