@@ -14,6 +14,7 @@ from dedupe.cluster import cluster_pairs
 from dedupe.corroboration import HELD_NOTE, uncorroborated
 from dedupe.incremental import candidate_pairs
 from dedupe.scoring import score_chunk, score_pairs, split_for_scoring
+from dedupe.short_forms import short_form_suggestions
 from dedupe.explain import explain_pairs
 from dedupe.review_queue import weigh_review
 from dedupe.typos import correct_common_heads
@@ -134,6 +135,10 @@ def settle_duplicates(records: pd.DataFrame, scored: pd.DataFrame, stats: dict, 
     suggestions = pd.DataFrame({"left_org_id": ids[review["rid_l"].to_numpy().astype(int)],
                                 "right_org_id": ids[review["rid_r"].to_numpy().astype(int)],
                                 "score": review["score"].round(4), "explanation": review["explanation"]})
+    # short forms (南林科协 for 南京林业大学科协) share no blocking key: paired apart, always for a person
+    short = short_form_suggestions(records, roots, review, _decision_rids(decisions, "distinct", rid_of))
+    if len(short):
+        suggestions = pd.concat([suggestions, short], ignore_index=True)
     suggestions = rank_suggestions(suggestions, activity_counts)
     stats.update({"auto_merged_records": int((how == "auto").sum()),
                   "reviewed_merged_records": int((how == "reviewed").sum()),
