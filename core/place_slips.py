@@ -102,15 +102,18 @@ def replaced_place(regions: RegionTable, text: str, pos: int, within: str | None
     """
     if not within or within not in regions.by_code:
         return pos, None
-    named = _codes_named(regions)
     for code in reversed(regions.path(within)):
         name = regions.by_code[code].name
-        piece = text[pos:pos + len(name)]
-        if len(name) < 3 or len(piece) != len(name) or piece == name or piece[-1] != name[-1]:
-            continue
-        if sum(a != b for a, b in zip(piece, name)) == 1 and piece not in named:
+        if _one_replaced(regions, text[pos:pos + len(name)], name):
             return pos + len(name), code
     return pos, None
+
+
+def _one_replaced(regions: RegionTable, piece: str, name: str) -> bool:
+    """``piece`` is the full name ``name`` (three characters or more) with one character other than its
+    ending replaced, and is no division's own name."""
+    return (len(name) >= 3 and len(piece) == len(name) and piece[-1] == name[-1]
+            and sum(a != b for a, b in zip(piece, name)) == 1 and piece not in _codes_named(regions))
 
 
 def replaced_child(regions: RegionTable, text: str, pos: int, above: str | None) -> tuple[int, str | None]:
@@ -127,12 +130,10 @@ def replaced_child(regions: RegionTable, text: str, pos: int, above: str | None)
     """
     if not above or above not in regions.by_code:
         return pos, None
-    named, found = _codes_named(regions), set()
+    found = set()
     for code in _children(regions).get(above, ()):
         name = regions.by_code[code].name
-        piece = text[pos:pos + len(name)]
-        if len(name) < 3 or len(piece) != len(name) or piece == name or piece[-1] != name[-1] or \
-                sum(a != b for a, b in zip(piece, name)) != 1 or piece in named:
+        if not _one_replaced(regions, text[pos:pos + len(name)], name):
             continue
         end, below = deeper_place(regions, text, pos + len(name), code, None)
         if below != code:

@@ -32,14 +32,14 @@ def stems(records: pd.DataFrame) -> list[str]:
             for k, s in zip(records["name_key"].astype(str).tolist(), records["name_suffix"].astype(str).tolist())]
 
 
-def short_forms(stem: str) -> set[str]:
+def institution_short_forms(stem: str) -> set[str]:
     """The short forms a full name can be written as (at least two characters, never itself).
 
-    >>> sorted(short_forms("上海交通大学"))[:6]
+    >>> sorted(institution_short_forms("上海交通大学"))[:6]
     ['上交', '上交大', '上交通', '上交通大', '上大', '上海']
-    >>> {"南林", "中国农大"} <= short_forms("南京林业大学") | short_forms("中国农业大学")
+    >>> {"南林", "中国农大"} <= institution_short_forms("南京林业大学") | institution_short_forms("中国农业大学")
     True
-    >>> "国家民委" in short_forms("国家民族事务委员会"), short_forms("第一中学")
+    >>> "国家民委" in institution_short_forms("国家民族事务委员会"), institution_short_forms("第一中学")
     (True, set())
     """
     for word, marks in INSTITUTION_WORDS:
@@ -67,7 +67,7 @@ def short_form_pairs(records: pd.DataFrame) -> pd.DataFrame:
     level = records["region_level"].fillna(0).astype(int).tolist()
     index: dict[tuple[str, str], list[int]] = {}
     for rid, s in enumerate(stem):
-        for form in short_forms(s):
+        for form in institution_short_forms(s):
             index.setdefault((form, suffix[rid]), []).append(rid)
     head = records["name_head"].astype(str).tolist()
     left, right, short, full = [], [], [], []

@@ -3,7 +3,7 @@ import pandas as pd
 from hypothesis import given, strategies as st
 
 from dedupe.resolve import resolve_duplicates
-from dedupe.short_forms import short_forms
+from dedupe.short_forms import institution_short_forms
 from tests.test_dedupe import rows_of
 
 
@@ -43,7 +43,7 @@ def test_a_rejected_short_form_is_not_suggested_again(prepared):
 
 @given(st.text(alphabet="南京林业师范理工科技交通", min_size=2, max_size=8))
 def test_short_forms_keep_the_first_character_and_the_order_and_are_shorter(body):
-    for form in short_forms(body + "大学"):
+    for form in institution_short_forms(body + "大学"):
         assert form[0] == body[0] and len(form) < len(body) + 2
         chars = iter(body + "大")
         assert all(c in chars for c in form)  # a subsequence of the full name
