@@ -198,11 +198,19 @@ def serve(home: Optional[Path] = HOME, host: Optional[str] = typer.Option(None, 
     """启动查询服务：联想、组织查询、查重、省级管理员视图和演示页（/docs 为接口文档）。"""
     import uvicorn
 
+    from core.store import open_store
     from serve.app import create_app
 
     settings = load_settings(home=home)
+    store = open_store(settings)
+    snap = store.live_snapshot()
+    if snap is not None and (missing := snap.missing_frames()):
+        err.print(f"[red]当前生效的快照 v{snap.version}（{snap.path}）缺少 "
+                  f"{'、'.join(m + '.parquet' for m in missing)}，查询服务无法读取它。[/]"
+                  "请用 orgreg publish --rollback 回到上一个快照，或重新运行 orgreg nightly。")
+        raise typer.Exit(2)
     console.print(f"服务地址：http://{host or settings.serve_host}:{port or settings.serve_port}/ （接口文档 /docs）")
-    config = uvicorn.Config(create_app(settings), host=host or settings.serve_host,
+    config = uvicorn.Config(create_app(settings, store), host=host or settings.serve_host,
                             port=port or settings.serve_port, log_level="info", access_log=settings.serve_access_log)
     _uvicorn_server()(config).run()
     console.print("查询服务已停止。")

@@ -191,17 +191,24 @@ def http_load(frames: dict, queries: pd.Series) -> None:
     settings = load_settings(home=home)
     empty = pd.DataFrame({"activity_id": [], "canonical_org_id": [], "province_code": []}, dtype=str)
     rollup = pd.DataFrame({"org_id": [], "organizations": [], "activities": []})
+    no_suggestions = pd.DataFrame({"left_org_id": [], "right_org_id": [], "score": [], "explanation": [],
+                                   "status": []})
     open_store(settings).publish({"organizations": frames["organizations"], "records": frames["records"],
-                                  "id_map": frames["id_map"], "activity_visibility": empty, "rollup": rollup},
-                                 None, {})
+                                  "id_map": frames["id_map"], "activity_visibility": empty, "rollup": rollup,
+                                  "merge_suggestions": no_suggestions}, None, {})
     env = dict(os.environ, ORGREG_HOME=str(home))
+    log = open(home / "server.log", "w")
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "orgreg"), "serve", "--port", "8765"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=log, stderr=subprocess.STDOUT)
     try:
         import urllib.request
 
         started = time.monotonic()
         while time.monotonic() - started < 1800:  # a million units load for minutes on a busy machine
+            if server.poll() is not None:  # say why the server stopped instead of waiting for it
+                print(f"server exited {server.returncode} before it became healthy:\n"
+                      + (home / "server.log").read_text()[-3000:])
+                return
             try:
                 if urllib.request.urlopen("http://127.0.0.1:8765/healthz", timeout=1).status == 200:
                     break

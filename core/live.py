@@ -33,6 +33,12 @@ PUBLISH_THREADS = 2  # the machines this runs on have two cores
 CACHE = "cache"  # a snapshot's folder of what the next run reuses (not part of the published contract)
 TMP_PREFIX = ".tmp-"
 ANY = object()  # publish(built_from=ANY): no check (tests and benchmarks publishing frames directly)
+# what the service reads from every snapshot it loads: a snapshot without one of them is never made live
+SERVED_FRAMES = ("organizations", "id_map", "records", "activity_visibility", "rollup", "merge_suggestions")
+
+
+class IncompleteSnapshot(ValueError):
+    """A snapshot lacks a frame the service reads (nothing is published)."""
 
 
 class LiveMoved(Exception):
@@ -86,6 +92,10 @@ class Snapshot:
 
     def has(self, name: str) -> bool:
         return (self.path / f"{name}.parquet").exists()
+
+    def missing_frames(self) -> list[str]:
+        """The frames the service reads that this snapshot's folder lacks (a file removed by hand)."""
+        return [name for name in SERVED_FRAMES if not self.has(name)]
 
     def cached(self, name: str) -> pd.DataFrame:
         """A frame of the cache the next run reuses (kept apart from the published frames)."""
@@ -169,7 +179,8 @@ class LiveStateStore:
         the one it read with the decisions); operations after it stay on top. Default: all of them.
         Frames missing from ``frames`` but present in ``unchanged_from`` are hard-linked from it, and so
         is its cache when none is given. Raises ``LiveMoved`` (nothing published) when another publish
-        or a rollback came first.
+        or a rollback came first, and ``IncompleteSnapshot`` (nothing published) when a frame of
+        ``SERVED_FRAMES`` is missing.
         """
         tmp = self.snapshots_dir / f"{TMP_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}"
         (tmp / CACHE).mkdir(parents=True)
@@ -187,6 +198,10 @@ class LiveStateStore:
                 if cache is None:
                     for old in (unchanged_from.path / CACHE).glob("*.parquet"):
                         os.link(old, tmp / CACHE / old.name)
+            missing = [name for name in SERVED_FRAMES if not (tmp / f"{name}.parquet").exists()]
+            if missing:
+                raise IncompleteSnapshot(f"快照缺少 {'、'.join(missing)}（查询服务要读取它们），未发布；"
+                                         "当前生效的快照不变。")
             (tmp / "manifest.json").write_text(json.dumps({"run_id": run_id, "counts": counts}, ensure_ascii=False))
             _fsync_dir(tmp)
             with self.writing() as c:

@@ -20,7 +20,8 @@ from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Index, Integer, 
 from sqlalchemy.engine import Engine
 
 from core.decisions import DecisionConflict, DecisionStore, Fact  # noqa: F401  (the store's public names)
-from core.live import ANY, CACHE, LiveMoved, LiveState, LiveStateStore, Snapshot  # noqa: F401
+from core.live import (ANY, CACHE, SERVED_FRAMES, IncompleteSnapshot, LiveMoved, LiveState,  # noqa: F401
+                       LiveStateStore, Snapshot)
 from core.overlay import pair_key  # noqa: F401
 from core.proposals import ProposalStore
 from core.retention import Leases
@@ -122,9 +123,6 @@ TABLES = SimpleNamespace(proposals=proposals, runs=runs, snapshots=snapshots, li
                          audit_log=audit_log, parent_changes=parent_changes, overlay_ops=overlay_ops,
                          live_history=live_history, leases=leases, requests=requests, corrections=corrections)
 SQLITE_BUSY_SECONDS = 60  # a writer waits this long for another one (a nightly publish takes seconds)
-
-SNAPSHOT_FRAMES = ("organizations", "id_map", "merge_suggestions", "activity_visibility", "records",
-                   "rollup", "parent_changes", "province_gains")
 
 
 def now() -> datetime:

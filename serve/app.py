@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, pol
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        holder.refresh()
+        holder.first_load()
         holder.start()
         new_units.safe_refresh()
         new_units.start()

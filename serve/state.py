@@ -285,6 +285,16 @@ class SnapshotHolder:
         except Exception:
             log.exception("could not load the live snapshot")
 
+    def first_load(self) -> None:
+        """Load the live snapshot at start-up; one that cannot be read is said in a line, and the
+        service starts without it (answering 503) and loads the next one published or rolled back to."""
+        try:
+            self.refresh()
+        except Exception as exc:  # noqa: BLE001  (an unreadable file: the poller keeps trying)
+            log.error("当前生效的快照无法读取（%s: %s）：服务先不带快照启动（接口答复 503）。请用 orgreg publish "
+                      "--rollback 回到上一个快照或重新运行 orgreg nightly，新的快照生效后自动加载。",
+                      type(exc).__name__, exc)
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._poll, name="snapshot-poller", daemon=True)
         self._thread.start()

@@ -129,3 +129,28 @@ def test_ui_says_when_the_server_cannot_start(tmp_path, monkeypatch):
     monkeypatch.setattr("flows.environment.prefect_ui", lambda port: 1)
     code, _, err = orgreg("ui", "--port", 9, "--home", tmp_path)
     assert code == 1 and "Prefect界面没有启动" in err and "--port" in err
+
+
+def test_serve_refuses_a_live_snapshot_that_lost_a_file_and_says_how_to_recover(home):
+    from core.config import load_settings
+    from core.store import open_store
+
+    snap = open_store(load_settings(home=home)).live_snapshot()
+    (snap.path / "rollup.parquet").unlink()  # removed by hand, or a disk that lost it
+    code, _, err = orgreg("serve", "--home", home, "--port", "1")
+    assert code == 2 and "缺少rollup.parquet" in err and "orgregpublish--rollback" in err
+
+
+def test_the_service_starts_without_an_unreadable_snapshot_and_answers_503(home):
+    from fastapi.testclient import TestClient
+
+    from core.config import load_settings
+    from core.store import open_store
+    from serve.app import create_app
+
+    settings = load_settings(home=home)
+    snap = open_store(settings).live_snapshot()
+    (snap.path / "records.parquet").write_bytes(b"not parquet")
+    with TestClient(create_app(settings)) as client:
+        answer = client.get("/api/suggest", params={"q": "广州"})
+    assert answer.status_code == 503 and "快照" in answer.json()["detail"]

@@ -23,6 +23,7 @@ def frames(*units: str) -> dict:
         "activity_visibility": pd.DataFrame({"activity_id": ["act-" + i for i in ids], "canonical_org_id": ids,
                                              "province_code": "440000", "org_id": ids}),
         "records": pd.DataFrame({"org_id": ids, "name": ids}),
+        "rollup": pd.DataFrame({"org_id": ids, "organizations": 1, "activities": 1}),
         "parent_changes": pd.DataFrame({"org_id": [], "old_parent": [], "new_parent": []}),
     }
 

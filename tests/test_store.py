@@ -6,14 +6,18 @@ import pytest
 
 from core.schema import EXPORT_COLUMNS
 from core.snapshot import suggestions_with_status, write_export
-from core.store import Store
+from core.store import SERVED_FRAMES, IncompleteSnapshot, Store
 from tests.conftest import ROOT
 
 
 def frames(tag: str) -> dict:
     return {"organizations": pd.DataFrame({"org_id": [tag], "name": ["x"], "category": ["其他"], "region_code": [""],
                                            "parent_id": [""], "province_code": [""], "aliases": [""]}),
-            "id_map": pd.DataFrame({"source_org_id": [tag], "canonical_org_id": [tag], "how": ["same"]})}
+            "id_map": pd.DataFrame({"source_org_id": [tag], "canonical_org_id": [tag], "how": ["same"]}),
+            "records": pd.DataFrame({"org_id": [tag], "name": ["x"]}),
+            "activity_visibility": pd.DataFrame({"activity_id": [], "canonical_org_id": [], "province_code": []}),
+            "rollup": pd.DataFrame({"org_id": [tag], "organizations": [1], "activities": [0]}),
+            "merge_suggestions": pd.DataFrame({"left_org_id": [], "right_org_id": [], "score": []})}
 
 
 def test_publish_rollback_and_prune(tmp_path):
@@ -40,6 +44,20 @@ def test_a_failing_publish_leaves_the_last_snapshot_live(tmp_path):
     assert not [p for p in (tmp_path / "snapshots").iterdir() if p.name.startswith(".tmp")]
 
 
+def test_a_snapshot_without_a_frame_the_service_reads_is_never_made_live(tmp_path):
+    store = Store(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store.publish(frames("good"), None, {})
+    for name in SERVED_FRAMES:
+        partial = {k: v for k, v in frames("bad").items() if k != name}
+        with pytest.raises(IncompleteSnapshot, match=f"快照缺少 {name}"):
+            store.publish(partial, None, {})
+    assert store.live_snapshot().version == 1
+    assert [p.name for p in (tmp_path / "snapshots").iterdir()] == ["v00001"]
+    # a frame left out but present in the snapshot it is based on is linked from there
+    assert store.publish({"id_map": frames("next")["id_map"]}, None, {},
+                         unchanged_from=store.live_snapshot()).missing_frames() == []
+
+
 def test_a_publish_killed_before_commit_leaves_a_consistent_state(tmp_path):
     # the child writes a snapshot folder and dies (SIGKILL) before the live pointer moves
     db = tmp_path / "db.sqlite"
@@ -48,9 +66,10 @@ def test_a_publish_killed_before_commit_leaves_a_consistent_state(tmp_path):
 import os, signal, pandas as pd
 from core.store import Store
 import core.live as s
+from tests.test_store import frames
 store = Store({str(tmp_path)!r}, "sqlite:///{db}")
 s._fsync_dir = lambda path: os.kill(os.getpid(), signal.SIGKILL)
-store.publish({{"id_map": pd.DataFrame({{"source_org_id": ["bad"]}})}}, None, {{}})
+store.publish(frames("bad"), None, {{}})
 """
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT)
     assert proc.returncode == -9
