@@ -197,9 +197,10 @@ def http_load(frames: dict, queries: pd.Series) -> None:
                                   "id_map": frames["id_map"], "activity_visibility": empty, "rollup": rollup,
                                   "merge_suggestions": no_suggestions}, None, {})
     env = dict(os.environ, ORGREG_HOME=str(home))
-    log = open(home / "server.log", "w")
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "orgreg"), "serve", "--port", "8765"], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+    log = home / "server.log"
+    with log.open("w") as out:  # the child keeps its own copy of the descriptor
+        server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "orgreg"), "serve", "--port", "8765"], env=env,
+                                  stdout=out, stderr=subprocess.STDOUT)
     try:
         import urllib.request
 
@@ -207,7 +208,7 @@ def http_load(frames: dict, queries: pd.Series) -> None:
         while time.monotonic() - started < 1800:  # a million units load for minutes on a busy machine
             if server.poll() is not None:  # say why the server stopped instead of waiting for it
                 print(f"server exited {server.returncode} before it became healthy:\n"
-                      + (home / "server.log").read_text()[-3000:])
+                      + log.read_text()[-3000:])
                 return
             try:
                 if urllib.request.urlopen("http://127.0.0.1:8765/healthz", timeout=1).status == 200:

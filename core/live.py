@@ -41,6 +41,10 @@ class IncompleteSnapshot(ValueError):
     """A snapshot lacks a frame the service reads (nothing is published)."""
 
 
+def missing_frames(folder: Path) -> list[str]:
+    return [name for name in SERVED_FRAMES if not (folder / f"{name}.parquet").exists()]
+
+
 class LiveMoved(Exception):
     """The live state changed after the publisher read it; nothing was published."""
 
@@ -95,7 +99,7 @@ class Snapshot:
 
     def missing_frames(self) -> list[str]:
         """The frames the service reads that this snapshot's folder lacks (a file removed by hand)."""
-        return [name for name in SERVED_FRAMES if not self.has(name)]
+        return missing_frames(self.path)
 
     def cached(self, name: str) -> pd.DataFrame:
         """A frame of the cache the next run reuses (kept apart from the published frames)."""
@@ -198,8 +202,7 @@ class LiveStateStore:
                 if cache is None:
                     for old in (unchanged_from.path / CACHE).glob("*.parquet"):
                         os.link(old, tmp / CACHE / old.name)
-            missing = [name for name in SERVED_FRAMES if not (tmp / f"{name}.parquet").exists()]
-            if missing:
+            if missing := missing_frames(tmp):
                 raise IncompleteSnapshot(f"快照缺少 {'、'.join(missing)}（查询服务要读取它们），未发布；"
                                          "当前生效的快照不变。")
             (tmp / "manifest.json").write_text(json.dumps({"run_id": run_id, "counts": counts}, ensure_ascii=False))

@@ -204,6 +204,7 @@ class SnapshotHolder:
         self._stop = threading.Event()
         self._lock_soon = threading.Lock()
         self._last_load = self._last_change = 0.0
+        self._unreadable: int | None = None  # the live generation whose snapshot failed to load
         self._loading = self._again = False
         self._thread: threading.Thread | None = None
 
@@ -212,8 +213,9 @@ class SnapshotHolder:
         served snapshot are applied in place (``serve.state_overlay.advance``); a new snapshot, a
         rollback, a split or a correction (or ``full``) loads it in full."""
         state = self.store.live_state()
-        if state is None or (not full and self.current is not None and self.current.generation == state.generation):
-            return False
+        served = self.current.generation if self.current is not None else None
+        if state is None or (not full and state.generation in (served, self._unreadable)):
+            return False  # unchanged, or the snapshot that failed to load: tried again once the live state moves
         with self._lock:  # one load at a time; readers keep using the old bundle meanwhile
             cur = self.current
             loaded = None
@@ -224,7 +226,11 @@ class SnapshotHolder:
                 if state.version == cur.version:
                     loaded = advance(cur, state, ops)
             if loaded is None:
-                loaded = load(self.store, self.regions)
+                try:
+                    loaded = load(self.store, self.regions)
+                except Exception:
+                    self._unreadable = state.generation
+                    raise
                 self._last_load = time.monotonic()
             self._last_change = time.monotonic()
             if loaded is not None:

@@ -154,3 +154,20 @@ def test_the_service_starts_without_an_unreadable_snapshot_and_answers_503(home)
     with TestClient(create_app(settings)) as client:
         answer = client.get("/api/suggest", params={"q": "广州"})
     assert answer.status_code == 503 and "快照" in answer.json()["detail"]
+
+
+def test_an_unreadable_snapshot_is_tried_once_per_live_state_and_the_next_one_loads(home, monkeypatch):
+    import serve.state
+    from core.config import load_settings
+    from core.store import open_store
+
+    store = open_store(load_settings(home=home))
+    (store.live_snapshot().path / "records.parquet").write_bytes(b"not parquet")
+    loads = []
+    real = serve.state.load
+    monkeypatch.setattr(serve.state, "load", lambda *a: loads.append(1) or real(*a))
+    holder = serve.state.SnapshotHolder(store)
+    holder.first_load()  # said in the log; the service starts without a snapshot
+    assert holder.current is None and holder.refresh() is False and len(loads) == 1
+    publish(home)  # the next nightly
+    assert holder.refresh() is True and holder.current.version == 2 and len(loads) == 2

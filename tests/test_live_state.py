@@ -184,3 +184,4 @@ def test_an_older_home_gets_the_new_columns(tmp_path):
     assert "generation" in cols
     store.publish(frames("a"), 1, {})
     assert store.live_state().generation == 1
+
